@@ -1,0 +1,46 @@
+"""Process settings, read once at the edge into a frozen object; packages never read os.environ."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENV_PREFIX = "SWITCHBOARD_"
+
+
+class Settings(BaseModel):
+    """Where Switchboard listens and keeps its data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    config_file: Path = Path("config/example.yaml")
+    data_dir: Path = Path("data")
+    # Empty means the embedded default: SQLite in data_dir.
+    database_url: str = ""
+    # Empty means in-memory router and agent state (one machine).
+    redis_url: str = ""
+    sip_host: str = "127.0.0.1"
+    sip_port: int = Field(default=5060, ge=0, le=65535)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    # Signs session and CSRF tokens; empty means a random one per process (sessions end on restart).
+    secret_key: str = ""
+
+    def effective_database_url(self) -> str:
+        """Return the database URL, defaulting to SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'switchboard.db'}"
+
+
+def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
+    """Build settings from SWITCHBOARD_* variables, then explicit overrides (command-line flags)."""
+    values: dict[str, object] = {}
+    for name in Settings.model_fields:
+        key = ENV_PREFIX + name.upper()
+        if key in environ:
+            values[name] = environ[key]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings.model_validate(values)

@@ -1,0 +1,1 @@
+"""screenpop package."""
