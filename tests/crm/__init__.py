@@ -1,0 +1,1 @@
+"""Tests of crm_bridge and the shared database helpers."""
