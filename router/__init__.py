@@ -1,1 +1,76 @@
-"""router package."""
+"""The routing core: a pure, synchronous, deterministic skills-based router.
+
+Build an `Engine` from `QueueSpec`s, `AgentSpec`s and tier boosts, feed it inputs with `now`,
+act on the events it returns, and call `advance(now)` at `next_deadline()`.
+"""
+
+from router.engine import Engine
+from router.events import (
+    AgentStateChanged,
+    BullseyeWidened,
+    CallDequeued,
+    CallFinished,
+    CallQueued,
+    Candidate,
+    Event,
+    InvalidTransition,
+    Offer,
+    OfferCancelled,
+    OfferTimedOut,
+    Outcome,
+    Overflowed,
+    Reason,
+    RoutingError,
+    UnknownAgent,
+    UnknownCall,
+    UnknownQueue,
+)
+from router.model import (
+    DEFAULT_TIER_BOOSTS,
+    REFUSE,
+    AgentSpec,
+    AgentState,
+    BullseyeStep,
+    Call,
+    Destination,
+    DestinationKind,
+    QueueSpec,
+    SkillRequirement,
+    Strategy,
+)
+from router.snapshots import AgentSnapshot, QueueSnapshot
+
+__all__ = [
+    "DEFAULT_TIER_BOOSTS",
+    "REFUSE",
+    "AgentSnapshot",
+    "AgentSpec",
+    "AgentState",
+    "AgentStateChanged",
+    "BullseyeStep",
+    "BullseyeWidened",
+    "Call",
+    "CallDequeued",
+    "CallFinished",
+    "CallQueued",
+    "Candidate",
+    "Destination",
+    "DestinationKind",
+    "Engine",
+    "Event",
+    "InvalidTransition",
+    "Offer",
+    "OfferCancelled",
+    "OfferTimedOut",
+    "Outcome",
+    "Overflowed",
+    "QueueSnapshot",
+    "QueueSpec",
+    "Reason",
+    "RoutingError",
+    "SkillRequirement",
+    "Strategy",
+    "UnknownAgent",
+    "UnknownCall",
+    "UnknownQueue",
+]
