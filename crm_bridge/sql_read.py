@@ -1,0 +1,298 @@
+"""Read queries of the SQL store: lookups by id, account and number, and the customer 360."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, desc, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm_bridge.interface import (
+    CaseView,
+    CompanyRole,
+    Customer360,
+    CustomerSummary,
+    CustomerValue,
+    FollowUpView,
+    InteractionView,
+    LookupResult,
+    LookupStatus,
+    RelationshipView,
+    ValueTier,
+)
+from crm_bridge.tables import (
+    cases,
+    companies,
+    company_contacts,
+    customer_values,
+    customers,
+    emails,
+    follow_ups,
+    interactions,
+    phone_numbers,
+    relationships,
+)
+
+# More than this many customers on one number is a switchboard, not a caller to pick from.
+MAX_CANDIDATES = 20
+
+# How a link reads from its other end.
+INVERSE_KIND = {"referred_by": "referred", "parent_account": "child_account"}
+
+
+def parse_id(customer_id: str | None) -> int | None:
+    """Return the store's integer id for a customer id string, or None if it cannot be one."""
+    if customer_id is None:
+        return None
+    text = customer_id.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        return None
+    return int(text)
+
+
+def _summary_select() -> Select[Any]:
+    return (
+        select(
+            customers.c.id,
+            customers.c.name,
+            customers.c.account_number,
+            customers.c.language,
+            customers.c.owner_agent,
+            companies.c.name.label("company"),
+            customer_values.c.tier,
+        )
+        .select_from(customers)
+        .outerjoin(companies, companies.c.id == customers.c.company_id)
+        .outerjoin(customer_values, customer_values.c.customer_id == customers.c.id)
+    )
+
+
+def _summary(row: Row[Any]) -> CustomerSummary:
+    return CustomerSummary(
+        customer_id=str(row.id),
+        name=row.name,
+        tier=ValueTier(row.tier) if row.tier else ValueTier.STANDARD,
+        account_number=row.account_number,
+        company=row.company,
+        language=row.language,
+        owner_agent=row.owner_agent,
+    )
+
+
+def _result(rows: Sequence[Row[Any]], number: str | None, matched_by: str) -> LookupResult | None:
+    if not rows:
+        return None
+    if len(rows) == 1:
+        return LookupResult(
+            LookupStatus.MATCHED, number=number, customer=_summary(rows[0]), matched_by=matched_by
+        )
+    return LookupResult(
+        LookupStatus.CANDIDATES,
+        number=number,
+        candidates=tuple(_summary(r) for r in rows),
+        matched_by=matched_by,
+    )
+
+
+async def lookup(
+    conn: AsyncConnection,
+    number: str | None,
+    customer_id: str | None,
+    account: str | None,
+) -> LookupResult:
+    """Find by customer id, then account (customer's, then company's), then E.164 number."""
+    cid = parse_id(customer_id)
+    if cid is not None:
+        rows = (await conn.execute(_summary_select().where(customers.c.id == cid))).all()
+        if found := _result(rows, number, "customer_id"):
+            return found
+    if account:
+        account = account.strip()
+        rows = (
+            await conn.execute(_summary_select().where(customers.c.account_number == account))
+        ).all()
+        if not rows:
+            # A company's account number: its contacts are the candidates.
+            account_company = companies.alias("account_company")
+            rows = (
+                await conn.execute(
+                    _summary_select()
+                    .join(company_contacts, company_contacts.c.customer_id == customers.c.id)
+                    .join(account_company, company_contacts.c.company_id == account_company.c.id)
+                    .where(account_company.c.account_number == account)
+                    .distinct()
+                    .order_by(customers.c.id)
+                    .limit(MAX_CANDIDATES)
+                )
+            ).all()
+        if found := _result(rows, number, "account"):
+            return found
+    if number is not None:
+        rows = (
+            await conn.execute(
+                _summary_select()
+                .join(phone_numbers, phone_numbers.c.customer_id == customers.c.id)
+                .where(phone_numbers.c.e164 == number)
+                .order_by(desc(customer_values.c.score), customers.c.id)
+                .limit(MAX_CANDIDATES)
+            )
+        ).all()
+        if found := _result(rows, number, "ani"):
+            return found
+    return LookupResult.unknown(number)
+
+
+async def customer_360(
+    conn: AsyncConnection, cid: int, interaction_limit: int
+) -> Customer360 | None:
+    """Assemble the whole customer, or None if there is no such customer."""
+    head = (
+        await conn.execute(
+            _summary_select()
+            .add_columns(
+                customers.c.notes,
+                customer_values.c.score,
+                customer_values.c.lifetime_revenue_cents,
+                customer_values.c.lifetime_margin_cents,
+                customer_values.c.orders_last_year,
+                customer_values.c.revenue_last_year_cents,
+                customer_values.c.last_order_at,
+            )
+            .where(customers.c.id == cid)
+        )
+    ).first()
+    if head is None:
+        return None
+    summary = _summary(head)
+    value = CustomerValue(
+        score=head.score or 0.0,
+        tier=summary.tier,
+        lifetime_revenue_cents=head.lifetime_revenue_cents or 0,
+        lifetime_margin_cents=head.lifetime_margin_cents or 0,
+        orders_last_year=head.orders_last_year or 0,
+        revenue_last_year_cents=head.revenue_last_year_cents or 0,
+        last_order_at=head.last_order_at,
+    )
+    numbers = (
+        await conn.execute(
+            select(phone_numbers.c.e164)
+            .where(phone_numbers.c.customer_id == cid)
+            .order_by(phone_numbers.c.id)
+        )
+    ).scalars()
+    addresses = (
+        await conn.execute(
+            select(emails.c.address).where(emails.c.customer_id == cid).order_by(emails.c.id)
+        )
+    ).scalars()
+    return Customer360(
+        customer=summary,
+        value=value,
+        numbers=tuple(numbers),
+        emails=tuple(addresses),
+        notes=head.notes,
+        open_cases=await _open_cases(conn, cid),
+        recent_interactions=await _recent_interactions(conn, cid, interaction_limit),
+        relationships=await _relationships(conn, cid),
+        roles=await _roles(conn, cid),
+        follow_ups=await _follow_ups(conn, cid),
+    )
+
+
+async def _open_cases(conn: AsyncConnection, cid: int) -> tuple[CaseView, ...]:
+    rows = await conn.execute(
+        select(cases)
+        .where(cases.c.customer_id == cid, cases.c.status != "closed")
+        .order_by(desc(cases.c.opened_at), desc(cases.c.id))
+    )
+    return tuple(
+        CaseView(
+            case_id=str(r.id),
+            subject=r.subject,
+            kind=r.kind,
+            status=r.status,
+            priority=r.priority,
+            opened_at=r.opened_at,
+            closed_at=r.closed_at,
+            owner_agent=r.owner_agent,
+        )
+        for r in rows
+    )
+
+
+async def _recent_interactions(
+    conn: AsyncConnection, cid: int, limit: int
+) -> tuple[InteractionView, ...]:
+    rows = await conn.execute(
+        select(interactions)
+        .where(interactions.c.customer_id == cid)
+        .order_by(desc(interactions.c.started_at), desc(interactions.c.id))
+        .limit(limit)
+    )
+    return tuple(
+        InteractionView(
+            interaction_id=str(r.id),
+            channel=r.channel,
+            direction=r.direction,
+            started_at=r.started_at,
+            agent=r.agent,
+            queue=r.queue,
+            outcome=r.outcome,
+            disposition=r.disposition,
+            notes=r.notes,
+            talk_seconds=r.talk_seconds,
+            hold_seconds=r.hold_seconds,
+            wrap_seconds=r.wrap_seconds,
+            recording_ref=r.recording_ref,
+        )
+        for r in rows
+    )
+
+
+async def _relationships(conn: AsyncConnection, cid: int) -> tuple[RelationshipView, ...]:
+    outgoing = select(
+        relationships.c.id,
+        relationships.c.kind,
+        relationships.c.to_customer_id.label("other_id"),
+        relationships.c.from_customer_id.label("from_id"),
+    ).where(relationships.c.from_customer_id == cid)
+    incoming = select(
+        relationships.c.id,
+        relationships.c.kind,
+        relationships.c.from_customer_id.label("other_id"),
+        relationships.c.from_customer_id.label("from_id"),
+    ).where(relationships.c.to_customer_id == cid)
+    links = union_all(outgoing, incoming).subquery()
+    rows = await conn.execute(
+        select(links.c.kind, links.c.other_id, links.c.from_id, customers.c.name)
+        .join(customers, customers.c.id == links.c.other_id)
+        .order_by(links.c.id)
+    )
+    views = []
+    for r in rows:
+        kind = r.kind if r.from_id == cid else INVERSE_KIND.get(r.kind, r.kind)
+        views.append(RelationshipView(kind=kind, customer_id=str(r.other_id), name=r.name))
+    return tuple(views)
+
+
+async def _roles(conn: AsyncConnection, cid: int) -> tuple[CompanyRole, ...]:
+    rows = await conn.execute(
+        select(companies.c.name, company_contacts.c.role)
+        .join(companies, companies.c.id == company_contacts.c.company_id)
+        .where(company_contacts.c.customer_id == cid)
+        .order_by(companies.c.name, company_contacts.c.role)
+    )
+    return tuple(CompanyRole(company=r.name, role=r.role) for r in rows)
+
+
+async def _follow_ups(conn: AsyncConnection, cid: int) -> tuple[FollowUpView, ...]:
+    rows = await conn.execute(
+        select(follow_ups)
+        .where(and_(follow_ups.c.customer_id == cid, follow_ups.c.done.is_(False)))
+        .order_by(follow_ups.c.due_at, follow_ups.c.id)
+    )
+    return tuple(
+        FollowUpView(reminder_id=str(r.id), agent=r.agent, due_at=r.due_at, note=r.note)
+        for r in rows
+    )

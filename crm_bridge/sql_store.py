@@ -1,0 +1,191 @@
+"""The customer store on SQLite or PostgreSQL: a CustomerDirectory plus the admin writes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import desc, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_bridge import sql_read, sql_write
+from crm_bridge.errors import CrmError, CustomerNotFound, InvalidInput
+from crm_bridge.interface import CallOutcome, Customer360, LookupResult, NewCustomer
+from crm_bridge.phone import try_normalise
+from crm_bridge.tables import customer_values, customers
+from crm_bridge.value import KeyCustomer, ValueWeights
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC."""
+    return datetime.now(UTC)
+
+
+class SqlDirectory:
+    """Customers in the Switchboard database (the embedded default)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        default_region: str = "US",
+        weights: ValueWeights | None = None,
+        interaction_limit: int = 10,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._region = default_region
+        self._weights = weights or ValueWeights()
+        self._interaction_limit = interaction_limit
+        self._clock = clock
+
+    @property
+    def weights(self) -> ValueWeights:
+        """Return the value weights this store scores with."""
+        return self._weights
+
+    async def lookup(
+        self, ani: str | None, customer_id: str | None = None, account: str | None = None
+    ) -> LookupResult:
+        """Find who is calling, by customer id, then account number, then ANI."""
+        number = try_normalise(ani, self._region)
+        async with self._engine.connect() as conn:
+            return await sql_read.lookup(conn, number, customer_id, account)
+
+    async def customer_360(self, customer_id: str) -> Customer360:
+        """Return the whole customer for the screen pop; raise CustomerNotFound."""
+        cid = sql_read.parse_id(customer_id)
+        if cid is not None:
+            async with self._engine.connect() as conn:
+                found = await sql_read.customer_360(conn, cid, self._interaction_limit)
+            if found is not None:
+                return found
+        raise CustomerNotFound("no customer with that id")
+
+    async def record_outcome(self, outcome: CallOutcome) -> str:
+        """Write a finished contact (and its case and follow-up); return the interaction id."""
+        cid = sql_read.parse_id(outcome.customer_id)
+        case_id = None
+        if outcome.case is not None and outcome.case.case_id is not None:
+            case_id = sql_read.parse_id(outcome.case.case_id)
+        try:
+            async with self._engine.begin() as conn:
+                interaction_id = await sql_write.record_outcome(
+                    conn,
+                    await sql_write.require_customer(conn, cid),
+                    outcome,
+                    case_id,
+                    self._clock(),
+                    self._weights,
+                )
+        except CrmError as exc:
+            # The message names the field, never its value (notes may hold customer data).
+            log.warning("call outcome refused: %s", exc)
+            raise
+        return str(interaction_id)
+
+    async def create_customer(self, new: NewCustomer) -> str:
+        """Create a customer (e.g. from an unknown caller); return its id."""
+        try:
+            async with self._engine.begin() as conn:
+                cid = await sql_write.create_customer(
+                    conn, new, self._region, self._clock(), self._weights
+                )
+        except InvalidInput as exc:
+            log.warning("new customer refused: %s", exc)
+            raise
+        return str(cid)
+
+    async def add_order(
+        self,
+        customer_id: str,
+        revenue_cents: int,
+        margin_cents: int,
+        ordered_at: datetime | None = None,
+    ) -> str:
+        """Record an order and rescore the customer; return the order id."""
+        now = self._clock()
+        async with self._engine.begin() as conn:
+            order_id = await sql_write.add_order(
+                conn,
+                await sql_write.require_customer(conn, sql_read.parse_id(customer_id)),
+                revenue_cents,
+                margin_cents,
+                ordered_at or now,
+                now,
+                self._weights,
+            )
+        return str(order_id)
+
+    async def add_relationship(self, from_id: str, to_id: str, kind: str) -> None:
+        """Link two customers: `from_id` <kind> `to_id` (referred_by, parent_account, family)."""
+        a, b = sql_read.parse_id(from_id), sql_read.parse_id(to_id)
+        async with self._engine.begin() as conn:
+            await sql_write.add_relationship(
+                conn,
+                await sql_write.require_customer(conn, a),
+                await sql_write.require_customer(conn, b),
+                kind,
+            )
+
+    async def create_company(self, name: str, account_number: str | None = None) -> str:
+        """Create a company (its account number finds its contacts); return its id."""
+        async with self._engine.begin() as conn:
+            company_id = await sql_write.create_company(conn, name, account_number, self._clock())
+        return str(company_id)
+
+    async def add_company_role(self, customer_id: str, company: str, role: str) -> None:
+        """Record the customer's role at a company (decision_maker, buyer, user)."""
+        async with self._engine.begin() as conn:
+            await sql_write.add_company_role(
+                conn,
+                await sql_write.require_customer(conn, sql_read.parse_id(customer_id)),
+                company,
+                role,
+                self._clock(),
+            )
+
+    async def key_customers(self, share: float = 0.8) -> list[KeyCustomer]:
+        """Return the fewest top-margin customers who together bring `share` of all margin."""
+        if not 0 < share <= 1:
+            raise InvalidInput("share: must be in (0, 1]")
+        margin = customer_values.c.lifetime_margin_cents
+        async with self._engine.connect() as conn:
+            # int(): PostgreSQL sums bigints as numeric (Decimal).
+            total = int(
+                await conn.scalar(select(func.coalesce(func.sum(margin), 0)).where(margin > 0)) or 0
+            )
+            if not total:
+                return []
+            # Walk down the margin index and stop at the share: no full sort of everyone.
+            result = await conn.stream(
+                select(customers.c.id, customers.c.name, margin)
+                .join(customers, customers.c.id == customer_values.c.customer_id)
+                .where(margin > 0)
+                .order_by(desc(margin), customers.c.id)
+                .execution_options(yield_per=1000)
+            )
+            listed: list[KeyCustomer] = []
+            running = 0
+            async for row in result:
+                running += row.lifetime_margin_cents
+                listed.append(
+                    KeyCustomer(
+                        customer_id=str(row.id),
+                        name=row.name,
+                        margin_cents=row.lifetime_margin_cents,
+                        cumulative_share=running / total,
+                    )
+                )
+                if running >= share * total:
+                    break
+            await result.close()
+        return listed
+
+    async def close(self) -> None:
+        """Nothing to release: the engine belongs to the composition root."""

@@ -1,0 +1,149 @@
+"""Write-back of finished calls: the interaction, its case and follow-up, read back in the 360."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from crm_bridge.errors import CaseNotFound, CustomerNotFound, InvalidInput
+from crm_bridge.interface import CallOutcome, CaseUpdate, FollowUp, NewCustomer
+from crm_bridge.sql_store import SqlDirectory
+from tests.crm.conftest import NOW
+
+
+def outcome(customer_id: str, **changes: object) -> CallOutcome:
+    values: dict[str, object] = {
+        "customer_id": customer_id,
+        "started_at": NOW - timedelta(minutes=10),
+        "agent": "alice",
+        "queue": "support",
+        "outcome": "resolved",
+        "disposition": "billing-question",
+        "notes": "Explained the March invoice; customer happy.",
+        "talk_seconds": 312,
+        "hold_seconds": 45,
+        "wrap_seconds": 30,
+        "recording_ref": "rec/2026/06/01/call-77.wav",
+        "call_id": "call-77",
+    }
+    values.update(changes)
+    return CallOutcome(**values)  # type: ignore[arg-type]
+
+
+async def test_round_trip_with_case_and_follow_up(store: SqlDirectory) -> None:
+    cid = await store.create_customer(
+        NewCustomer(name="Ada Byron", numbers=("020 7946 0958",), emails=("Ada@Example.org",))
+    )
+    due = NOW + timedelta(days=2)
+    first = await store.record_outcome(
+        outcome(
+            cid,
+            case=CaseUpdate(subject="Invoice disputed", kind="complaint", priority="high"),
+            follow_up=FollowUp(due_at=due, note="Check the credit note went out"),
+        )
+    )
+    view = await store.customer_360(cid)
+    assert view.emails == ("ada@example.org",)
+    (call,) = view.recent_interactions
+    assert call.interaction_id == first
+    assert (call.channel, call.direction) == ("phone", "inbound")
+    assert call.started_at == NOW - timedelta(minutes=10)
+    assert (call.agent, call.queue) == ("alice", "support")
+    assert (call.outcome, call.disposition) == ("resolved", "billing-question")
+    assert call.notes == "Explained the March invoice; customer happy."
+    assert (call.talk_seconds, call.hold_seconds, call.wrap_seconds) == (312, 45, 30)
+    assert call.recording_ref == "rec/2026/06/01/call-77.wav"
+    (case,) = view.open_cases
+    assert (case.subject, case.kind, case.status, case.priority) == (
+        "Invoice disputed",
+        "complaint",
+        "open",
+        "high",
+    )
+    assert case.owner_agent == "alice"
+    assert case.opened_at == NOW
+    (reminder,) = view.follow_ups
+    assert (reminder.agent, reminder.due_at) == ("alice", due)
+    assert reminder.note == "Check the credit note went out"
+
+    second = await store.record_outcome(
+        outcome(
+            cid,
+            started_at=NOW,
+            agent="bob",
+            notes="Credit note confirmed.",
+            case=CaseUpdate(case_id=case.case_id, status="closed", kind="complaint"),
+        )
+    )
+    view = await store.customer_360(cid)
+    assert [i.interaction_id for i in view.recent_interactions] == [second, first]
+    assert view.open_cases == ()
+
+
+async def test_last_n_interactions_on_every_channel(store: SqlDirectory) -> None:
+    cid = await store.create_customer(NewCustomer(name="Chatty"))
+    channels = ["phone", "email", "web", "chat", "fax", "visit"] * 2
+    for minute, channel in enumerate(channels):
+        await store.record_outcome(
+            outcome(cid, channel=channel, started_at=NOW + timedelta(minutes=minute))
+        )
+    recent = (await store.customer_360(cid)).recent_interactions
+    assert len(recent) == 10
+    # Newest first: the last ten of the twelve, reversed.
+    assert [i.channel for i in recent] == list(reversed(channels[2:]))
+
+
+async def test_relationships_and_roles_in_the_360(store: SqlDirectory) -> None:
+    ada = await store.create_customer(NewCustomer(name="Ada"))
+    bob = await store.create_customer(NewCustomer(name="Bob"))
+    await store.add_relationship(ada, bob, "referred_by")
+    await store.add_company_role(ada, "Initech", "decision_maker")
+    ada_view = await store.customer_360(ada)
+    bob_view = await store.customer_360(bob)
+    assert [(r.kind, r.customer_id, r.name) for r in ada_view.relationships] == [
+        ("referred_by", bob, "Bob")
+    ]
+    assert [(r.kind, r.customer_id, r.name) for r in bob_view.relationships] == [
+        ("referred", ada, "Ada")
+    ]
+    assert [(r.company, r.role) for r in ada_view.roles] == [("Initech", "decision_maker")]
+    with pytest.raises(InvalidInput, match="relationship"):
+        await store.add_relationship(ada, bob, "enemies")
+    with pytest.raises(InvalidInput, match="role"):
+        await store.add_company_role(ada, "Initech", "tea_maker")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"channel": "pigeon"}, "channel"),
+        ({"direction": "sideways"}, "direction"),
+        ({"talk_seconds": -1}, "talk_seconds"),
+        ({"agent": " "}, "agent"),
+        ({"notes": "x" * 20_001}, "notes"),
+        ({"case": CaseUpdate(subject="")}, "case subject"),
+        ({"case": CaseUpdate(subject="s", priority="whenever")}, "case priority"),
+    ],
+)
+async def test_bad_outcomes_are_refused_and_nothing_is_written(
+    store: SqlDirectory, changes: dict[str, object], field: str
+) -> None:
+    cid = await store.create_customer(NewCustomer(name="Careful"))
+    with pytest.raises(InvalidInput, match=field):
+        await store.record_outcome(outcome(cid, **changes))
+    assert (await store.customer_360(cid)).recent_interactions == ()
+
+
+async def test_unknown_customer_and_foreign_case_are_refused(store: SqlDirectory) -> None:
+    with pytest.raises(CustomerNotFound):
+        await store.record_outcome(outcome("99999"))
+    a = await store.create_customer(NewCustomer(name="A"))
+    b = await store.create_customer(NewCustomer(name="B"))
+    await store.record_outcome(outcome(a, case=CaseUpdate(subject="A's case")))
+    (a_case,) = (await store.customer_360(a)).open_cases
+    with pytest.raises(CaseNotFound):
+        await store.record_outcome(outcome(b, case=CaseUpdate(case_id=a_case.case_id)))
+    # The refused write left no half: no interaction for B, A's case untouched.
+    assert (await store.customer_360(b)).recent_interactions == ()
+    assert (await store.customer_360(a)).open_cases == (a_case,)
