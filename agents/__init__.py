@@ -1,1 +1,46 @@
-"""agents package."""
+"""agents: users, roles, sign-in sessions and the web foundation every page and API builds on.
+
+Other packages use, from here:
+- `setup(app, engine, WebOptions(...))` (done once by the composition root),
+- `Role`, `public`, `requires(Role.X)` to declare who may reach a route (none: refused),
+- `Api(tag)` with `api.route(...)` and `api.install(app)` for JSON endpoints in the OpenAPI
+  document, `ApiError` for JSON errors,
+- `current_session(request)` for the signed-in user, `render_page(...)` for a page on the
+  base layout, `add_nav_link(app, NavLink(...))` to list a page in the navigation.
+"""
+
+from agents.access import public, requires
+from agents.api import Api, Endpoint
+from agents.auth import AUTH, Auth, current_session
+from agents.errors import ApiError, ErrorResponse
+from agents.nav import NavLink, add_nav_link
+from agents.render import render_page
+from agents.roles import Role
+from agents.sessions import Session, SessionPolicy
+from agents.users import User, UserDirectory, UserError
+from agents.web import MIGRATIONS_DIR, VERSION_TABLE, WebOptions, setup
+
+__all__ = [
+    "AUTH",
+    "MIGRATIONS_DIR",
+    "VERSION_TABLE",
+    "Api",
+    "ApiError",
+    "Auth",
+    "Endpoint",
+    "ErrorResponse",
+    "NavLink",
+    "Role",
+    "Session",
+    "SessionPolicy",
+    "User",
+    "UserDirectory",
+    "UserError",
+    "WebOptions",
+    "add_nav_link",
+    "current_session",
+    "public",
+    "render_page",
+    "requires",
+    "setup",
+]

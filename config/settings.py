@@ -27,6 +27,11 @@ class Settings(BaseModel):
     web_port: int = Field(default=8080, ge=0, le=65535)
     # Signs session and CSRF tokens; empty means a random one per process (sessions end on restart).
     secret_key: str = ""
+    # Sign-in sessions end after this long unused, and at the latest this long after sign-in.
+    session_idle_timeout_s: int = Field(default=1800, ge=60)
+    session_absolute_timeout_s: int = Field(default=43200, ge=300)
+    # Mark cookies Secure even over plain HTTP (a TLS-terminating proxy sits in front).
+    force_secure_cookies: bool = False
 
     def effective_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite in the data directory."""
