@@ -131,6 +131,7 @@ class _Agent:
         "answered_at",
         "call_id",
         "calls",
+        "idle_listed",
         "idle_since",
         "links",
         "misses",
@@ -153,6 +154,7 @@ class _Agent:
         self.call_id: str | None = None
         self.misses = 0
         self.idle_since = 0.0
+        self.idle_listed = False
         self.calls = 0
         self.talk_s = 0.0
         self.version = 0
@@ -971,7 +973,8 @@ class Engine:
     ) -> None:
         old = agent.state
         agent.version += 1
-        if old is AgentState.READY:
+        if agent.idle_listed:
+            agent.idle_listed = False
             for link in agent.links:
                 self._idle_live[(link.queue_id, link.level)] -= 1
         self._count(agent, old, -1)
@@ -1011,6 +1014,7 @@ class Engine:
     def _push_idle(self, agent: _Agent) -> None:
         """Push a ready agent into the idle heap of every pool it belongs to."""
         seq = next(self._seq)
+        agent.idle_listed = True
         for link in agent.links:
             plan = self._plans[link.queue_id]
             spec = plan.spec
