@@ -83,7 +83,7 @@ _STAFFED = (AgentState.READY, AgentState.RESERVED, AgentState.ON_CALL, AgentStat
 
 CallerEntry = tuple[float, int, float, int, int, str]
 AgentEntry = tuple[float, float, int, int, str]
-Deadline = tuple[float, int, int, str, int]
+Deadline = tuple[float, int, int, str, int]  # (at, kind, entity order, id, token)
 
 
 class _Caller:
@@ -135,6 +135,7 @@ class _Agent:
         "idle_since",
         "links",
         "misses",
+        "order",
         "reason_code",
         "since",
         "spec",
@@ -145,8 +146,9 @@ class _Agent:
         "wrap_queue",
     )
 
-    def __init__(self, spec: AgentSpec, links: tuple[AgentLink, ...]) -> None:
+    def __init__(self, spec: AgentSpec, links: tuple[AgentLink, ...], order: int) -> None:
         self.spec = spec
+        self.order = order
         self.links = links
         self.state = AgentState.LOGGED_OUT
         self.since = 0.0
@@ -203,10 +205,11 @@ class Engine:
         self._check_config(queue_list, agent_list)
         self._plans, self._links = build_plans(queue_list, agent_list)
         self._tiers = dict(tier_boosts)
+        self._queue_order = {queue_id: index for index, queue_id in enumerate(self._plans)}
         for spec in agent_list:
             runtime = self._agents.get(spec.id)
             if runtime is None:
-                self._agents[spec.id] = _Agent(spec, self._links[spec.id])
+                self._agents[spec.id] = _Agent(spec, self._links[spec.id], next(self._seq))
             else:
                 runtime.spec = spec
                 runtime.links = self._links[spec.id]
@@ -1148,7 +1151,15 @@ class Engine:
     # ----------------------------------------------------------------- deadlines
 
     def _push_deadline(self, at: float, kind: int, ident: str, token: int) -> None:
-        heapq.heappush(self._deadlines, (at, next(self._seq), kind, ident, token))
+        # Deadlines due at the same instant fire in a defined order (kind, then callers by
+        # arrival, agents and queues by configuration order), never in push order.
+        if kind == _WRAP:
+            order = self._agents[ident].order
+        elif kind == _EMPTY:
+            order = self._queue_order[ident]
+        else:
+            order = self._calls[ident].seq
+        heapq.heappush(self._deadlines, (at, kind, order, ident, token))
 
     def _schedule_empty(self, queue_id: str) -> None:
         limit = self._plans[queue_id].spec.max_wait_no_agents_s
@@ -1161,7 +1172,7 @@ class Engine:
         self._push_deadline(at, _EMPTY, queue_id, self._empty_token[queue_id])
 
     def _deadline_live(self, entry: Deadline) -> bool:
-        _, _, kind, ident, token = entry
+        _, kind, _, ident, token = entry
         if kind == _WRAP:
             agent = self._agents.get(ident)
             return (
@@ -1195,7 +1206,7 @@ class Engine:
         return events
 
     def _fire(self, entry: Deadline, now: float, events: list[Event]) -> None:
-        at, _, kind, ident, _ = entry
+        at, kind, _, ident, _ = entry
         if kind == _WRAP:
             self._finish_wrap(self._agents[ident], now, events)
             return
