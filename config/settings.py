@@ -27,6 +27,10 @@ class Settings(BaseModel):
     web_port: int = Field(default=8080, ge=0, le=65535)
     # Signs session and CSRF tokens; empty means a random one per process (sessions end on restart).
     secret_key: str = ""
+    # Region (ISO 3166) for caller numbers in national format, e.g. "GB", "US".
+    crm_region: str = "US"
+    # Routing waits at most this long for the customer lookup, then treats the caller as unknown.
+    crm_lookup_budget_ms: int = Field(default=150, ge=1, le=10_000)
     # Sign-in sessions end after this long unused, and at the latest this long after sign-in.
     session_idle_timeout_s: int = Field(default=1800, ge=60)
     session_absolute_timeout_s: int = Field(default=43200, ge=300)
