@@ -191,6 +191,16 @@ class UserDirectory:
                 users.update().where(users.c.id == user_id).values(password_hash=encoded)
             )
 
+    async def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable (or enable again) a user; a disabled user's sessions stop working at once."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                users.update()
+                .where(users.c.username == normalise_username(username))
+                .values(disabled=disabled)
+            )
+        return bool(result.rowcount)
+
     async def check_password(self, user_id: int, password: str) -> bool:
         """Tell whether `password` is the current password of this user."""
         async with self._engine.connect() as conn:

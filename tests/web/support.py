@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import agents
 from agents.passwords import HashParameters
@@ -52,6 +53,7 @@ class World:
 
     app: web.Application
     auth: agents.Auth
+    engine: AsyncEngine
     clock: FakeClock
     monotonic: FakeMonotonic
 
@@ -89,7 +91,7 @@ def build_app(
     auth = agents.setup(app, engine, options, clock=clock, monotonic=monotonic)
     if extra is not None:
         extra(app)
-    return World(app=app, auth=auth, clock=clock, monotonic=monotonic)
+    return World(app=app, auth=auth, engine=engine, clock=clock, monotonic=monotonic)
 
 
 def form_token(html: str) -> str:

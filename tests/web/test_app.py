@@ -1,0 +1,96 @@
+"""The composition root: one app, its resources started in order and stopped in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+
+from agents import AUTH, Role
+from config.app import ENGINE, SETTINGS, create_app
+from config.database import create_engine
+from config.settings import Settings
+from tests.support import require_port
+from tests.web.support import PASSWORD, session_cookie, sign_in
+
+Client = TestClient[web.Request, web.Application]
+ClientFactory = Callable[..., Awaitable[Client]]
+
+
+def sweeper_running() -> bool:
+    return any(task.get_name() == "agents-session-sweeper" for task in asyncio.all_tasks())
+
+
+async def test_create_app_migrates_serves_and_cleans_up(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    settings = Settings(data_dir=tmp_path, session_idle_timeout_s=120)
+    app = create_app(settings)
+    assert app[SETTINGS] is settings
+    client = await aiohttp_client(app)
+    assert sweeper_running()
+    async with app[ENGINE].connect() as conn:
+        tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    assert {"agents_users", "agents_sessions", "agents_alembic_version"} <= tables
+    assert app[AUTH].sessions.policy.idle_timeout.total_seconds() == 120
+    assert (await client.get("/healthz")).status == 200
+    await client.close()
+    assert not sweeper_running()
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards (the server is shared)."""
+    require_port("127.0.0.1", 5432, "PostgreSQL")
+    base = os.environ.get(
+        "SWITCHBOARD_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    )
+    parsed = make_url(base)
+    name = f"web_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield parsed.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_sessions_survive_a_restart_on_postgresql(
+    pg_url: str, tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=pg_url)
+    first = create_app(settings)
+    client = await aiohttp_client(first)
+    await first[AUTH].users.create("ada", PASSWORD, Role.AGENT, agent_id="a-1")
+    await sign_in(client, "ada")
+    token = session_cookie(client)
+    await client.close()
+
+    restarted = await aiohttp_client(create_app(settings))
+    response = await restarted.get("/api/me", cookies={"sb_session": str(token)})
+    assert response.status == 200
+    assert (await response.json())["agent_id"] == "a-1"
+    await restarted.close()
+    engine = create_engine(pg_url)
+    try:
+        async with engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+    assert {"agents_users", "agents_sessions", "agents_alembic_version"} <= tables
