@@ -49,3 +49,10 @@ def goertzel(samples: array[int] | list[int], frequency: float) -> float:
 def dominant(samples: array[int] | list[int], candidates: tuple[float, ...]) -> float:
     """Return which candidate frequency carries the most power."""
     return max(candidates, key=lambda f: goertzel(samples, f))
+
+
+def read_pcm(pcm: bytes) -> array[int]:
+    """Return 16-bit little-endian PCM bytes as samples."""
+    samples = array("h")
+    samples.frombytes(pcm)
+    return samples
