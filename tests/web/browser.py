@@ -62,7 +62,8 @@ async def page(browser: Browser, console_messages: list[ConsoleMessage]) -> Asyn
     context.set_default_timeout(15_000)
     try:
         new_page = await context.new_page()
-        new_page.on("console", console_messages.append)
+        # Playwright wraps handlers in attributes, so a bound builtin like list.append won't do.
+        new_page.on("console", lambda message: console_messages.append(message))
         yield new_page
     finally:
         await context.close()

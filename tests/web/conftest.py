@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from agents import Role
-from tests.web.browser import browser, page  # noqa: F401  (fixtures, for every test here)
+from tests.web.browser import browser, console_messages, page  # noqa: F401  (fixtures)
 from tests.web.support import PASSWORD, World, build_app
 
 Client = TestClient[web.Request, web.Application]
