@@ -1,0 +1,423 @@
+"""RFC 3261 §17 transactions: INVITE and non-INVITE, client and server, with their timers.
+
+Two RFC 6026 refinements are used because RFC 3261 gets them wrong: an INVITE server
+transaction that sent a 2xx enters Accepted (it retransmits the 2xx until the ACK arrives,
+and absorbs INVITE retransmissions, for timer L = 64*T1), and an INVITE client transaction
+that got a 2xx enters Accepted (timer M), passing further 2xx up so the dialog can re-ACK.
+Timers run on loop.call_later and are all cancelled when a transaction terminates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Callable
+
+from telephony.sip.builder import make_non2xx_ack, make_response, new_tag
+from telephony.sip.headers import Headers
+from telephony.sip.message import Request, Response
+from telephony.sip.timers import TimerConfig
+from telephony.sip.transport import Peer, response_destination
+from telephony.sip.via import MAGIC_COOKIE
+
+log = logging.getLogger(__name__)
+
+SendFn = Callable[[bytes, Peer], None]
+TxKey = tuple[str, str, str]
+
+
+class TxState(enum.Enum):
+    """Transaction states of RFC 3261 §17 (plus Accepted from RFC 6026)."""
+
+    CALLING = "calling"
+    TRYING = "trying"
+    PROCEEDING = "proceeding"
+    COMPLETED = "completed"
+    CONFIRMED = "confirmed"
+    ACCEPTED = "accepted"
+    TERMINATED = "terminated"
+
+
+def server_key(request: Request) -> TxKey:
+    """Return the key matching a request to its server transaction (RFC 3261 §17.2.3)."""
+    via = request.top_via()
+    method = "INVITE" if request.method == "ACK" else request.method
+    branch = via.branch or ""
+    if branch.startswith(MAGIC_COOKIE):
+        return (branch, via.sent_by, method)
+    # RFC 2543 peers: no usable branch, so match on the fields that identify the request.
+    cseq = request.cseq()
+    from_tag = request.from_address().tag or ""
+    return (f"2543:{request.call_id}:{from_tag}:{cseq.number}:{request.uri}", via.sent_by, method)
+
+
+def client_key(message: Request | Response) -> tuple[str, str]:
+    """Return the key matching a response to its client transaction (RFC 3261 §17.1.3)."""
+    return (message.top_via().branch or "", message.cseq().method)
+
+
+class _Timers:
+    """Named one-shot timers on the event loop, all cancellable at once."""
+
+    __slots__ = ("_handles", "_loop")
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._handles: dict[str, asyncio.TimerHandle] = {}
+
+    def start(self, name: str, delay: float, callback: Callable[[], None]) -> None:
+        self.cancel(name)
+        self._handles[name] = self._loop.call_later(delay, self._fire, name, callback)
+
+    def _fire(self, name: str, callback: Callable[[], None]) -> None:
+        self._handles.pop(name, None)
+        callback()
+
+    def cancel(self, name: str) -> None:
+        handle = self._handles.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    def cancel_all(self) -> None:
+        for handle in self._handles.values():
+            handle.cancel()
+        self._handles.clear()
+
+
+class ServerTransaction:
+    """A received request and the responses sent to it; retransmissions get the last response."""
+
+    def __init__(
+        self,
+        request: Request,
+        source: Peer,
+        *,
+        send: SendFn,
+        timers: TimerConfig,
+        on_terminated: Callable[[ServerTransaction], None],
+    ) -> None:
+        self.request = request
+        self.source = source
+        self.key = server_key(request)
+        self.destination = response_destination(request.top_via(), source)
+        self.is_invite = request.method == "INVITE"
+        self.state = TxState.PROCEEDING if self.is_invite else TxState.TRYING
+        self.last_response: Response | None = None
+        self.to_tag = new_tag()
+        self.cancelled = False
+        self.acked = False
+        # Set by whoever owns the call; called when a final response to INVITE is never ACKed.
+        self.on_ack_timeout: Callable[[ServerTransaction], None] | None = None
+        # The dialog this request belongs to, when the endpoint matched one.
+        self.dialog: object | None = None
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._send = send
+        self._config = timers
+        self._timers = _Timers()
+        self._on_terminated = on_terminated
+        self._wire = b""
+        self._interval = timers.t1
+
+    @property
+    def method(self) -> str:
+        """Return the request's method."""
+        return self.request.method
+
+    @property
+    def final_sent(self) -> bool:
+        """Tell whether a final response has been sent."""
+        return self.last_response is not None and self.last_response.status >= 200
+
+    def create_response(
+        self,
+        status: int,
+        reason: str | None = None,
+        *,
+        headers: Headers | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Response:
+        """Build a response to this request, with this transaction's To tag."""
+        response = make_response(
+            self.request, status, reason, to_tag=self.to_tag, headers=headers, body=body
+        )
+        if body and content_type:
+            response.headers.set("Content-Type", content_type)
+        return response
+
+    def respond(
+        self,
+        status: int,
+        reason: str | None = None,
+        *,
+        headers: Headers | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Response:
+        """Build and send a response; return it."""
+        response = self.create_response(
+            status, reason, headers=headers, body=body, content_type=content_type
+        )
+        self.send_response(response)
+        return response
+
+    def send_response(self, response: Response) -> None:
+        """Send a response and move the state machine; drop one sent after the final."""
+        if self.state not in (TxState.TRYING, TxState.PROCEEDING):
+            log.debug("dropping %d: %s transaction already answered", response.status, self.method)
+            return
+        self.last_response = response
+        self._wire = response.to_bytes()
+        self._transmit()
+        if response.status < 200:
+            self.state = TxState.PROCEEDING
+            return
+        reliable = self.source.reliable
+        if not self.is_invite:
+            self.state = TxState.COMPLETED
+            self._after(self._config.j(reliable), "J", self._terminate)
+        elif response.status < 300:
+            self.state = TxState.ACCEPTED
+            if not reliable:
+                self._timers.start("G2xx", self._interval, self._retransmit_2xx)
+            self._timers.start("L", 64 * self._config.t1, self._timer_l)
+        else:
+            self.state = TxState.COMPLETED
+            if not reliable:
+                self._timers.start("G", self._interval, self._timer_g)
+            self._timers.start("H", self._config.h, self._timer_h)
+
+    def receive_request(self, request: Request) -> None:
+        """Handle a retransmission of the request, or the ACK of a non-2xx final response."""
+        if request.method == "ACK":
+            if self.state is TxState.COMPLETED:
+                self.acked = True
+                self.state = TxState.CONFIRMED
+                self._timers.cancel("G")
+                self._timers.cancel("H")
+                self._after(self._config.i(self.source.reliable), "I", self._terminate)
+            return
+        if self.state in (TxState.PROCEEDING, TxState.COMPLETED, TxState.ACCEPTED) and self._wire:
+            self._transmit()
+
+    def ack_received(self) -> None:
+        """Note the ACK of a 2xx (the endpoint matches it by dialog): stop retransmitting."""
+        if self.state is TxState.ACCEPTED:
+            self.acked = True
+            self._timers.cancel("G2xx")
+
+    def terminate(self) -> None:
+        """Stop every timer and leave the transaction table (on shutdown)."""
+        self._terminate()
+
+    def _transmit(self) -> None:
+        try:
+            self._send(self._wire, self.destination)
+        except (OSError, ConnectionError) as exc:
+            log.warning("cannot send a %s response to %s: %s", self.method, self.destination, exc)
+
+    def _after(self, delay: float, name: str, callback: Callable[[], None]) -> None:
+        if delay <= 0:
+            callback()
+        else:
+            self._timers.start(name, delay, callback)
+
+    def _timer_g(self) -> None:
+        self._transmit()
+        self._interval = min(2 * self._interval, self._config.t2)
+        self._timers.start("G", self._interval, self._timer_g)
+
+    def _retransmit_2xx(self) -> None:
+        self._transmit()
+        self._interval = min(2 * self._interval, self._config.t2)
+        self._timers.start("G2xx", self._interval, self._retransmit_2xx)
+
+    def _timer_h(self) -> None:
+        log.info("no ACK for a final response to INVITE")
+        self._terminate()
+        if self.on_ack_timeout is not None:
+            self.on_ack_timeout(self)
+
+    def _timer_l(self) -> None:
+        acked = self.acked
+        self._terminate()
+        if not acked:
+            log.info("no ACK for a 2xx to INVITE")
+            if self.on_ack_timeout is not None:
+                self.on_ack_timeout(self)
+
+    def _terminate(self) -> None:
+        if self.state is TxState.TERMINATED:
+            return
+        self.state = TxState.TERMINATED
+        self._timers.cancel_all()
+        if not self.done.done():
+            self.done.set_result(None)
+        self._on_terminated(self)
+
+
+ResponseCallback = Callable[[Response], None]
+
+
+class ClientTransaction:
+    """A sent request: retransmits it until answered, passes responses up, times out with a 408."""
+
+    def __init__(
+        self,
+        request: Request,
+        destination: Peer,
+        *,
+        send: SendFn,
+        timers: TimerConfig,
+        on_terminated: Callable[[ClientTransaction], None],
+        on_response: ResponseCallback | None = None,
+    ) -> None:
+        self.request = request
+        self.destination = destination
+        self.key = client_key(request)
+        self.is_invite = request.method == "INVITE"
+        self.state = TxState.CALLING if self.is_invite else TxState.TRYING
+        self.on_response = on_response
+        self.provisional: Response | None = None
+        self.final: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._send = send
+        self._config = timers
+        self._timers = _Timers()
+        self._on_terminated = on_terminated
+        self._wire = request.to_bytes()
+        self._ack_wire = b""
+        self._interval = timers.t1
+
+    @property
+    def method(self) -> str:
+        """Return the request's method."""
+        return self.request.method
+
+    def start(self) -> None:
+        """Send the request and start timers A/B (INVITE) or E/F."""
+        self._transmit(self._wire)
+        reliable = self.destination.reliable
+        if self.is_invite:
+            if not reliable:
+                self._timers.start("A", self._interval, self._timer_a)
+            self._timers.start("B", self._config.b, self._timeout)
+        else:
+            if not reliable:
+                self._timers.start("E", self._interval, self._timer_e)
+            self._timers.start("F", self._config.f, self._timeout)
+
+    async def wait_final(self) -> Response:
+        """Wait for the final response (a local 408 on timeout)."""
+        return await asyncio.shield(self.final)
+
+    def receive_response(self, response: Response) -> None:
+        """Feed a response matched to this transaction."""
+        if self.is_invite:
+            self._invite_response(response)
+        else:
+            self._non_invite_response(response)
+
+    def terminate(self) -> None:
+        """Stop every timer and leave the transaction table (on shutdown)."""
+        if not self.final.done():
+            self.final.set_result(self._local_response(503, "Service Unavailable"))
+        self._terminate()
+
+    def _invite_response(self, response: Response) -> None:
+        status = response.status
+        if self.state in (TxState.CALLING, TxState.PROCEEDING):
+            if status < 200:
+                self.state = TxState.PROCEEDING
+                self._timers.cancel("A")
+                self.provisional = response
+                self._deliver(response)
+            elif status < 300:
+                self.state = TxState.ACCEPTED
+                self._timers.cancel("A")
+                self._timers.cancel("B")
+                self._timers.start("M", 64 * self._config.t1, self._terminate)
+                self._finish(response)
+            else:
+                self.state = TxState.COMPLETED
+                self._timers.cancel("A")
+                self._timers.cancel("B")
+                self._ack_wire = make_non2xx_ack(self.request, response).to_bytes()
+                self._transmit(self._ack_wire)
+                self._finish(response)
+                delay = self._config.d_for(self.destination.reliable)
+                if delay <= 0:
+                    self._terminate()
+                else:
+                    self._timers.start("D", delay, self._terminate)
+        elif self.state is TxState.COMPLETED and status >= 300:
+            self._transmit(self._ack_wire)
+        elif self.state is TxState.ACCEPTED and 200 <= status < 300:
+            self._deliver(response)
+
+    def _non_invite_response(self, response: Response) -> None:
+        if self.state not in (TxState.TRYING, TxState.PROCEEDING):
+            return
+        if response.status < 200:
+            self.state = TxState.PROCEEDING
+            self.provisional = response
+            self._deliver(response)
+            return
+        self.state = TxState.COMPLETED
+        self._timers.cancel("E")
+        self._timers.cancel("F")
+        self._finish(response)
+        delay = self._config.k(self.destination.reliable)
+        if delay <= 0:
+            self._terminate()
+        else:
+            self._timers.start("K", delay, self._terminate)
+
+    def _deliver(self, response: Response) -> None:
+        if self.on_response is not None:
+            try:
+                self.on_response(response)
+            except Exception:
+                log.exception("response callback failed for %s", self.method)
+
+    def _finish(self, response: Response) -> None:
+        if not self.final.done():
+            self.final.set_result(response)
+        self._deliver(response)
+
+    def _transmit(self, data: bytes) -> None:
+        try:
+            self._send(data, self.destination)
+        except (OSError, ConnectionError) as exc:
+            log.warning("cannot send %s to %s: %s", self.method, self.destination, exc)
+
+    def _timer_a(self) -> None:
+        self._transmit(self._wire)
+        self._interval *= 2
+        self._timers.start("A", self._interval, self._timer_a)
+
+    def _timer_e(self) -> None:
+        self._transmit(self._wire)
+        if self.state is TxState.PROCEEDING:
+            self._interval = self._config.t2
+        else:
+            self._interval = min(2 * self._interval, self._config.t2)
+        self._timers.start("E", self._interval, self._timer_e)
+
+    def _timeout(self) -> None:
+        log.info("%s transaction timed out", self.method)
+        self._finish(self._local_response(408, "Request Timeout"))
+        self._terminate()
+
+    def _local_response(self, status: int, reason: str) -> Response:
+        return make_response(self.request, status, reason)
+
+    def _terminate(self) -> None:
+        if self.state is TxState.TERMINATED:
+            return
+        self.state = TxState.TERMINATED
+        self._timers.cancel_all()
+        if not self.done.done():
+            self.done.set_result(None)
+        self._on_terminated(self)
