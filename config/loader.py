@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from config.checks import overflow_loops
 from config.issues import ConfigInvalid, ConfigIssue, issues_from_validation, sorted_issues
 from config.schema import ContactCentreConfig
 from config.yaml_source import YamlSyntaxError, count_lines, duplicate_keys, parse
@@ -33,6 +34,12 @@ def validate_document(text: str, filename: str) -> ContactCentreConfig | list[Co
         config = ContactCentreConfig.model_validate(parsed.data)
     except ValidationError as exc:
         issues.extend(issues_from_validation(exc, parsed, filename, ContactCentreConfig))
+    else:
+        # Whole-config checks need every field valid, so they follow the field checks.
+        issues.extend(
+            ConfigIssue(filename, parsed.line_of(path), path, message)
+            for path, message in overflow_loops(config)
+        )
     if issues:
         issues = sorted_issues(issues)
         _log_refusal(filename, issues)

@@ -425,3 +425,31 @@ def test_load_config_raises_with_every_issue(tmp_path: object) -> None:
 def test_the_base_document_is_valid() -> None:
     config = config_of(BASE)
     assert list(config.queues) == ["sales", "support"]
+
+
+def test_overflow_chain_that_loops_is_refused_once_where_it_starts() -> None:
+    text = edit(
+        SALES_SKILLS,
+        SALES_SKILLS + "\n    overflow: {after_s: 60, to: {queue: support}}",
+    )
+    text = edit(
+        "    name: Support",
+        "    name: Support\n    limits: {no_agents: {after_s: 0, to: {queue: sales}}}",
+        text,
+    )
+    assert [str(issue) for issue in issues_of(text)] == [
+        f"test.yaml:{line_of(text, 'overflow:')}: queues.sales.overflow.to.queue: expected a "
+        'queue that does not lead back here (sales -> support -> sales), got "support"'
+    ]
+
+
+def test_overflow_to_itself_is_refused_and_a_chain_without_loop_is_not() -> None:
+    looping = edit(
+        "    name: Support", "    name: Support\n    overflow: {after_s: 5, to: {queue: support}}"
+    )
+    [issue] = issues_of(looping)
+    assert issue.dotted_path == "queues.support.overflow.to.queue"
+    chain = edit(
+        "    name: Support", "    name: Support\n    overflow: {after_s: 5, to: {queue: sales}}"
+    )
+    assert config_of(chain).queues["support"].overflow is not None

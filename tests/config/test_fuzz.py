@@ -23,7 +23,9 @@ TEXT = EXAMPLE.read_text(encoding="utf-8")
 LINES = TEXT.splitlines()
 DATA: dict[str, Any] = yaml.safe_load(TEXT)
 
-FUZZ = settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+# Few examples per run keep the suite inside its time budget (pure-Python YAML parsing is
+# ~30 ms per document); hypothesis's database replays any failure it has found before.
+FUZZ = settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(
     st.none(),
@@ -129,7 +131,7 @@ def test_value_mutations_never_crash(changes: list[tuple[tuple[Any, ...], Any]])
         assert validate_document(dump_config(result), "again.yaml") == result
 
 
-@FUZZ
+@settings(max_examples=200)
 @given(st.text(max_size=200))
 def test_arbitrary_text_never_crashes(text: str) -> None:
     check(text)
