@@ -2,8 +2,8 @@
 
 Each package exposes `setup(app, ...)` and receives typed values, never the environment. Each
 resource has ONE cleanup context, started in the order added and torn down in reverse: the
-database engine first (so it is there for every later resource and closed last), then each
-package's background tasks.
+database engine first (so it is there for every later resource and closed last), then the
+customer directory, then each package's background tasks.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import agents
+import crm_bridge.app
 from config.database import create_engine, upgrade
 from config.settings import Settings
+from crm_bridge.config import CrmConfig
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,10 @@ SETTINGS = web.AppKey("config.settings", Settings)
 ENGINE = web.AppKey("config.engine", AsyncEngine)
 
 # Every package that owns tables: its Alembic environment and its own version table.
-MIGRATIONS: Sequence[tuple[Path, str]] = ((agents.MIGRATIONS_DIR, agents.VERSION_TABLE),)
+MIGRATIONS: Sequence[tuple[Path, str]] = (
+    (agents.MIGRATIONS_DIR, agents.VERSION_TABLE),
+    (crm_bridge.app.MIGRATIONS_DIR, crm_bridge.app.VERSION_TABLE),
+)
 
 CleanupContext = Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]
 
@@ -64,6 +69,14 @@ def web_options(settings: Settings) -> agents.WebOptions:
     )
 
 
+def crm_config(settings: Settings) -> CrmConfig:
+    """Translate the process settings into crm_bridge's configuration."""
+    return CrmConfig(
+        default_region=settings.crm_region,
+        lookup_budget_s=settings.crm_lookup_budget_ms / 1000,
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the Switchboard web application from the settings."""
     app = web.Application()
@@ -71,5 +84,6 @@ def create_app(settings: Settings) -> web.Application:
     engine = create_engine(settings.effective_database_url())
     app[ENGINE] = engine
     app.cleanup_ctx.append(database_context(engine))
+    crm_bridge.app.setup(app, engine, crm_config(settings))
     agents.setup(app, engine, web_options(settings))
     return app

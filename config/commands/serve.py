@@ -13,8 +13,8 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import ValidationError
 
-from config.app import create_app
-from config.settings import Settings, load_settings
+from config.app import SETTINGS, create_app
+from config.settings import load_settings
 
 log = logging.getLogger("switchboard")
 
@@ -35,9 +35,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(app: web.Application) -> None:
     """Serve until SIGINT or SIGTERM, then run every cleanup context in reverse."""
-    runner = web.AppRunner(create_app(settings), handle_signals=False)
+    settings = app[SETTINGS]
+    runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.web_host, settings.web_port)
@@ -72,5 +73,10 @@ def run(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"serve: bad settings:\n{exc}", file=sys.stderr)
         return 2
-    asyncio.run(serve(settings))
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # a package refusing its part of the settings
+        print(f"serve: bad settings: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(app))
     return 0

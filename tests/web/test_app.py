@@ -19,6 +19,7 @@ from agents import AUTH, Role
 from config.app import ENGINE, SETTINGS, create_app
 from config.database import create_engine
 from config.settings import Settings
+from crm_bridge.app import CUSTOMER_DIRECTORY
 from tests.support import require_port
 from tests.web.support import PASSWORD, session_cookie, sign_in
 
@@ -41,6 +42,8 @@ async def test_create_app_migrates_serves_and_cleans_up(
     async with app[ENGINE].connect() as conn:
         tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
     assert {"agents_users", "agents_sessions", "agents_alembic_version"} <= tables
+    assert "crm_alembic_version" in tables
+    assert CUSTOMER_DIRECTORY in app
     assert app[AUTH].sessions.policy.idle_timeout.total_seconds() == 120
     assert (await client.get("/healthz")).status == 200
     await client.close()

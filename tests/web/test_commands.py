@@ -143,3 +143,9 @@ async def test_serve_listens_answers_and_stops_on_sigterm(tmp_path: Path) -> Non
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_serve_refuses_bad_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_CRM_REGION", "XX")
+    argv = ["serve", "--port", "0", "--data-dir", str(tmp_path)]
+    assert run_cli(monkeypatch, argv, io.StringIO()) == 2
