@@ -1,4 +1,8 @@
-"""Read queries of the SQL store: lookups by id, account and number, and the customer 360."""
+"""Read queries of the SQL store: lookups by id, account and number, and the customer 360.
+
+Plain synchronous functions on a Connection: SqlDirectory runs each whole read in one call,
+either in a worker thread (SQLite) or through `AsyncConnection.run_sync` (PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, desc, select, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from crm_bridge.interface import (
     CaseView,
@@ -95,8 +99,8 @@ def _result(rows: Sequence[Row[Any]], number: str | None, matched_by: str) -> Lo
     )
 
 
-async def lookup(
-    conn: AsyncConnection,
+def lookup(
+    conn: Connection,
     number: str | None,
     customer_id: str | None,
     account: str | None,
@@ -104,19 +108,17 @@ async def lookup(
     """Find by customer id, then account (customer's, then company's), then E.164 number."""
     cid = parse_id(customer_id)
     if cid is not None:
-        rows = (await conn.execute(_summary_select().where(customers.c.id == cid))).all()
+        rows = (conn.execute(_summary_select().where(customers.c.id == cid))).all()
         if found := _result(rows, number, "customer_id"):
             return found
     if account:
         account = account.strip()
-        rows = (
-            await conn.execute(_summary_select().where(customers.c.account_number == account))
-        ).all()
+        rows = (conn.execute(_summary_select().where(customers.c.account_number == account))).all()
         if not rows:
             # A company's account number: its contacts are the candidates.
             account_company = companies.alias("account_company")
             rows = (
-                await conn.execute(
+                conn.execute(
                     _summary_select()
                     .join(company_contacts, company_contacts.c.customer_id == customers.c.id)
                     .join(account_company, company_contacts.c.company_id == account_company.c.id)
@@ -130,7 +132,7 @@ async def lookup(
             return found
     if number is not None:
         rows = (
-            await conn.execute(
+            conn.execute(
                 _summary_select()
                 .join(phone_numbers, phone_numbers.c.customer_id == customers.c.id)
                 .where(phone_numbers.c.e164 == number)
@@ -143,12 +145,10 @@ async def lookup(
     return LookupResult.unknown(number)
 
 
-async def customer_360(
-    conn: AsyncConnection, cid: int, interaction_limit: int
-) -> Customer360 | None:
+def customer_360(conn: Connection, cid: int, interaction_limit: int) -> Customer360 | None:
     """Assemble the whole customer, or None if there is no such customer."""
     head = (
-        await conn.execute(
+        conn.execute(
             _summary_select()
             .add_columns(
                 customers.c.notes,
@@ -175,14 +175,14 @@ async def customer_360(
         last_order_at=head.last_order_at,
     )
     numbers = (
-        await conn.execute(
+        conn.execute(
             select(phone_numbers.c.e164)
             .where(phone_numbers.c.customer_id == cid)
             .order_by(phone_numbers.c.id)
         )
     ).scalars()
     addresses = (
-        await conn.execute(
+        conn.execute(
             select(emails.c.address).where(emails.c.customer_id == cid).order_by(emails.c.id)
         )
     ).scalars()
@@ -192,16 +192,16 @@ async def customer_360(
         numbers=tuple(numbers),
         emails=tuple(addresses),
         notes=head.notes,
-        open_cases=await _open_cases(conn, cid),
-        recent_interactions=await _recent_interactions(conn, cid, interaction_limit),
-        relationships=await _relationships(conn, cid),
-        roles=await _roles(conn, cid),
-        follow_ups=await _follow_ups(conn, cid),
+        open_cases=_open_cases(conn, cid),
+        recent_interactions=_recent_interactions(conn, cid, interaction_limit),
+        relationships=_relationships(conn, cid),
+        roles=_roles(conn, cid),
+        follow_ups=_follow_ups(conn, cid),
     )
 
 
-async def _open_cases(conn: AsyncConnection, cid: int) -> tuple[CaseView, ...]:
-    rows = await conn.execute(
+def _open_cases(conn: Connection, cid: int) -> tuple[CaseView, ...]:
+    rows = conn.execute(
         select(cases)
         .where(cases.c.customer_id == cid, cases.c.status != "closed")
         .order_by(desc(cases.c.opened_at), desc(cases.c.id))
@@ -221,10 +221,8 @@ async def _open_cases(conn: AsyncConnection, cid: int) -> tuple[CaseView, ...]:
     )
 
 
-async def _recent_interactions(
-    conn: AsyncConnection, cid: int, limit: int
-) -> tuple[InteractionView, ...]:
-    rows = await conn.execute(
+def _recent_interactions(conn: Connection, cid: int, limit: int) -> tuple[InteractionView, ...]:
+    rows = conn.execute(
         select(interactions)
         .where(interactions.c.customer_id == cid)
         .order_by(desc(interactions.c.started_at), desc(interactions.c.id))
@@ -250,7 +248,7 @@ async def _recent_interactions(
     )
 
 
-async def _relationships(conn: AsyncConnection, cid: int) -> tuple[RelationshipView, ...]:
+def _relationships(conn: Connection, cid: int) -> tuple[RelationshipView, ...]:
     outgoing = select(
         relationships.c.id,
         relationships.c.kind,
@@ -264,7 +262,7 @@ async def _relationships(conn: AsyncConnection, cid: int) -> tuple[RelationshipV
         relationships.c.from_customer_id.label("from_id"),
     ).where(relationships.c.to_customer_id == cid)
     links = union_all(outgoing, incoming).subquery()
-    rows = await conn.execute(
+    rows = conn.execute(
         select(links.c.kind, links.c.other_id, links.c.from_id, customers.c.name)
         .join(customers, customers.c.id == links.c.other_id)
         .order_by(links.c.id)
@@ -276,8 +274,8 @@ async def _relationships(conn: AsyncConnection, cid: int) -> tuple[RelationshipV
     return tuple(views)
 
 
-async def _roles(conn: AsyncConnection, cid: int) -> tuple[CompanyRole, ...]:
-    rows = await conn.execute(
+def _roles(conn: Connection, cid: int) -> tuple[CompanyRole, ...]:
+    rows = conn.execute(
         select(companies.c.name, company_contacts.c.role)
         .join(companies, companies.c.id == company_contacts.c.company_id)
         .where(company_contacts.c.customer_id == cid)
@@ -286,8 +284,8 @@ async def _roles(conn: AsyncConnection, cid: int) -> tuple[CompanyRole, ...]:
     return tuple(CompanyRole(company=r.name, role=r.role) for r in rows)
 
 
-async def _follow_ups(conn: AsyncConnection, cid: int) -> tuple[FollowUpView, ...]:
-    rows = await conn.execute(
+def _follow_ups(conn: Connection, cid: int) -> tuple[FollowUpView, ...]:
+    rows = conn.execute(
         select(follow_ups)
         .where(and_(follow_ups.c.customer_id == cid, follow_ups.c.done.is_(False)))
         .order_by(follow_ups.c.due_at, follow_ups.c.id)

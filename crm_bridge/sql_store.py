@@ -13,6 +13,7 @@ from crm_bridge import sql_read, sql_write
 from crm_bridge.errors import CrmError, CustomerNotFound, InvalidInput
 from crm_bridge.interface import CallOutcome, Customer360, LookupResult, NewCustomer
 from crm_bridge.phone import try_normalise
+from crm_bridge.reader import Reader
 from crm_bridge.tables import customer_values, customers
 from crm_bridge.value import KeyCustomer, ValueWeights
 
@@ -39,6 +40,7 @@ class SqlDirectory:
         clock: Clock = utc_now,
     ) -> None:
         self._engine = engine
+        self._reader = Reader(engine)
         self._region = default_region
         self._weights = weights or ValueWeights()
         self._interaction_limit = interaction_limit
@@ -54,15 +56,13 @@ class SqlDirectory:
     ) -> LookupResult:
         """Find who is calling, by customer id, then account number, then ANI."""
         number = try_normalise(ani, self._region)
-        async with self._engine.connect() as conn:
-            return await sql_read.lookup(conn, number, customer_id, account)
+        return await self._reader.run(sql_read.lookup, number, customer_id, account)
 
     async def customer_360(self, customer_id: str) -> Customer360:
         """Return the whole customer for the screen pop; raise CustomerNotFound."""
         cid = sql_read.parse_id(customer_id)
         if cid is not None:
-            async with self._engine.connect() as conn:
-                found = await sql_read.customer_360(conn, cid, self._interaction_limit)
+            found = await self._reader.run(sql_read.customer_360, cid, self._interaction_limit)
             if found is not None:
                 return found
         raise CustomerNotFound("no customer with that id")
@@ -188,4 +188,5 @@ class SqlDirectory:
         return listed
 
     async def close(self) -> None:
-        """Nothing to release: the engine belongs to the composition root."""
+        """Stop the read threads (the engine itself belongs to the composition root)."""
+        self._reader.close()

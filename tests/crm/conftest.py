@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -84,6 +85,22 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
-def store(engine: AsyncEngine) -> SqlDirectory:
+async def make_store(engine: AsyncEngine) -> AsyncIterator[Callable[..., SqlDirectory]]:
+    """Build SQL directories on the test store (British numbers, fixed 'now' by default)."""
+    made: list[SqlDirectory] = []
+
+    def make(**options: Any) -> SqlDirectory:
+        options.setdefault("default_region", "GB")
+        options.setdefault("clock", lambda: NOW)
+        made.append(SqlDirectory(engine, **options))
+        return made[-1]
+
+    yield make
+    for directory in made:
+        await directory.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[..., SqlDirectory]) -> SqlDirectory:
     """The SQL directory at a fixed 'now', reading national numbers as British."""
-    return SqlDirectory(engine, default_region="GB", clock=lambda: NOW)
+    return make_store()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_bridge.errors import CustomerNotFound, InvalidInput
 from crm_bridge.interface import LookupStatus, NewCustomer, ValueTier
@@ -30,9 +31,9 @@ async def test_ani_in_any_format_finds_the_customer(store: SqlDirectory, ani: st
 
 
 async def test_international_number_stored_and_found_from_national_us_format(
-    engine: AsyncEngine,
+    make_store: Callable[..., SqlDirectory],
 ) -> None:
-    us = SqlDirectory(engine, default_region="US")
+    us = make_store(default_region="US")
     cid = await us.create_customer(NewCustomer(name="Grace Hopper", numbers=("+1 415 555 2671",)))
     found = await us.lookup("(415) 555-2671")
     assert found.customer_id == cid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import phonenumbers
@@ -46,11 +47,13 @@ async def test_same_seed_same_data(tmp_path: Path) -> None:
     assert all(first), "every table got rows"
 
 
-async def test_seeded_store_is_usable_and_skewed(engine: AsyncEngine) -> None:
+async def test_seeded_store_is_usable_and_skewed(
+    engine: AsyncEngine, make_store: Callable[..., SqlDirectory]
+) -> None:
     report = await seed_demo(engine, 1_200, 5, NOW, region="GB")
     assert report.customers == 1_200
     assert report.orders > 0 and report.interactions > 0 and report.cases > 0
-    store = SqlDirectory(engine, default_region="GB", clock=lambda: NOW)
+    store = make_store()
 
     async with engine.connect() as conn:
         # Households and company switchboards share numbers.

@@ -6,10 +6,10 @@ Default weights: recency 1, frequency 1, monetary 1, lifetime 2 (sum 5); caps: 3
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_bridge.errors import InvalidInput
 from crm_bridge.interface import CallOutcome, NewCustomer, ValueTier
@@ -80,11 +80,11 @@ async def test_no_margin_means_no_key_customers(store: SqlDirectory) -> None:
     assert await store.key_customers() == []
 
 
-async def test_weights_are_configurable(engine: AsyncEngine) -> None:
+async def test_weights_are_configurable(make_store: Callable[..., SqlDirectory]) -> None:
     only_lifetime = ValueWeights(
         recency=0, frequency=0, monetary=0, lifetime=1, platinum_min=50, gold_min=10
     )
-    store = SqlDirectory(engine, default_region="GB", weights=only_lifetime, clock=lambda: NOW)
+    store = make_store(weights=only_lifetime)
     ids = await crafted(store)
     # Score = 100 * lifetime margin / 20,000.00 (capped at 100).
     for key, score, tier in (
@@ -97,9 +97,11 @@ async def test_weights_are_configurable(engine: AsyncEngine) -> None:
         assert view.value.tier is tier, key
 
 
-async def test_interaction_rescores_the_customer_without_a_rescan(engine: AsyncEngine) -> None:
+async def test_interaction_rescores_the_customer_without_a_rescan(
+    make_store: Callable[..., SqlDirectory],
+) -> None:
     now = [NOW]
-    store = SqlDirectory(engine, default_region="GB", clock=lambda: now[0])
+    store = make_store(clock=lambda: now[0])
     cid = await store.create_customer(NewCustomer(name="Decaying"))
     await store.add_order(cid, 1_000_000, 400_000, NOW)
     # (1 + 1/12 + 1 + 2 * 0.2) / 5
