@@ -140,7 +140,14 @@ class Api:
         """Add this group's routes to `app` and to the table the OpenAPI document is built from."""
         if ENDPOINTS not in app:
             app[ENDPOINTS] = []
+        taken = {e.operation_id for e in app[ENDPOINTS]}
         for endpoint in self.endpoints:
+            # OpenAPI needs unique operation ids; two packages' `get_state` would collide.
+            if endpoint.operation_id in taken:
+                raise ValueError(
+                    f"API handler name {endpoint.operation_id!r} is already used; rename one"
+                )
+            taken.add(endpoint.operation_id)
             app.router.add_route(endpoint.method, endpoint.path, _serve(endpoint))
             app[ENDPOINTS].append(endpoint)
 

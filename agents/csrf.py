@@ -70,9 +70,24 @@ async def csrf_refused(request: web.Request) -> web.Response:
     )
 
 
+def foreign_websocket(request: web.Request) -> bool:
+    """Tell whether a websocket handshake comes from a page of another origin.
+
+    A websocket opens with a GET, so it carries no CSRF token; browsers always send Origin on
+    it, and SameSite does not stop a page on another port of the same host (same site).
+    """
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        return False
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != f"{request.scheme}://{request.host}"
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse state-changing requests without the right CSRF token."""
+    """Refuse state-changing requests without the right CSRF token, and foreign websockets."""
+    if foreign_websocket(request):
+        log.warning("refused a websocket to %s from another origin", request.path)
+        return json_error(403, "websocket from another origin")
     if request.method in SAFE_METHODS or request.match_info.http_exception is not None:
         return await handler(request)
     token = await sent_token(request)

@@ -204,3 +204,13 @@ async def test_unknown_page_answers_an_error_page(client: Client) -> None:
     response = await client.get("/no-such-page")
     assert response.status == 404
     assert "There is no page at this address." in await response.text()
+
+
+async def test_websocket_from_another_origin_is_refused(probe_client: Client) -> None:
+    await sign_in(probe_client, "sam")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await probe_client.ws_connect("/ws/probe", origin="http://127.0.0.1:1")
+    assert refused.value.status == 403
+    own = str(probe_client.make_url("")).rstrip("/")
+    socket = await probe_client.ws_connect("/ws/probe", origin=own)
+    await socket.close()

@@ -153,3 +153,15 @@ async def test_document_lists_every_api_route_of_the_whole_app(
     assert served, "the app serves API routes"
     assert served == described
     assert {("get", "/api/me"), ("get", "/api/session"), ("delete", "/api/session")} <= served
+
+
+def test_handler_names_must_be_unique_for_the_document(tmp_path: Path) -> None:
+    world = build_app(tmp_path / "dup.db")
+    api = Api(tag="dup")
+
+    @api.route("GET", "/api/dup/me", role=Role.AGENT)
+    async def get_me(request: web.Request) -> None:
+        """Collide with the foundation's get_me."""
+
+    with pytest.raises(ValueError, match="get_me"):
+        api.install(world.app)
