@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, desc, select, union_all
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    bindparam,
+    desc,
+    false,
+    literal_column,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from crm_bridge.interface import (
@@ -99,6 +110,95 @@ def _result(rows: Sequence[Row[Any]], number: str | None, matched_by: str) -> Lo
     )
 
 
+# Statements are built once and bound per call: building a select() with its joins costs
+# more Python time than SQLite takes to answer it.
+_CID = bindparam("cid", type_=Integer)
+_BY_ID = _summary_select().where(customers.c.id == _CID)
+_BY_ACCOUNT = _summary_select().where(customers.c.account_number == bindparam("account"))
+_account_company = companies.alias("account_company")
+_BY_COMPANY_ACCOUNT = (
+    _summary_select()
+    .join(company_contacts, company_contacts.c.customer_id == customers.c.id)
+    .join(_account_company, company_contacts.c.company_id == _account_company.c.id)
+    .where(_account_company.c.account_number == bindparam("account"))
+    .distinct()
+    .order_by(customers.c.id)
+    .limit(MAX_CANDIDATES)
+)
+_BY_NUMBER = (
+    _summary_select()
+    .join(phone_numbers, phone_numbers.c.customer_id == customers.c.id)
+    .where(phone_numbers.c.e164 == bindparam("number"))
+    .order_by(desc(customer_values.c.score), customers.c.id)
+    .limit(MAX_CANDIDATES)
+)
+_HEAD = (
+    _summary_select()
+    .add_columns(
+        customers.c.notes,
+        customer_values.c.score,
+        customer_values.c.lifetime_revenue_cents,
+        customer_values.c.lifetime_margin_cents,
+        customer_values.c.orders_last_year,
+        customer_values.c.revenue_last_year_cents,
+        customer_values.c.last_order_at,
+    )
+    .where(customers.c.id == _CID)
+)
+# Numbers and emails in one round trip.
+_CONTACT_POINTS = union_all(
+    select(
+        literal_column("'phone'").label("kind"),
+        phone_numbers.c.e164.label("value"),
+        phone_numbers.c.id,
+    ).where(phone_numbers.c.customer_id == _CID),
+    select(
+        literal_column("'email'").label("kind"), emails.c.address.label("value"), emails.c.id
+    ).where(emails.c.customer_id == _CID),
+)
+_OPEN_CASES = (
+    select(cases)
+    .where(cases.c.customer_id == _CID, cases.c.status != "closed")
+    .order_by(desc(cases.c.opened_at), desc(cases.c.id))
+)
+_RECENT = (
+    select(interactions)
+    .where(interactions.c.customer_id == _CID)
+    .order_by(desc(interactions.c.started_at), desc(interactions.c.id))
+    .limit(bindparam("limit", type_=Integer))
+)
+_links = union_all(
+    select(
+        relationships.c.id,
+        relationships.c.kind,
+        relationships.c.to_customer_id.label("other_id"),
+        true().label("outgoing"),
+    ).where(relationships.c.from_customer_id == _CID),
+    select(
+        relationships.c.id,
+        relationships.c.kind,
+        relationships.c.from_customer_id.label("other_id"),
+        false().label("outgoing"),
+    ).where(relationships.c.to_customer_id == _CID),
+).subquery()
+_RELATIONSHIPS = (
+    select(_links.c.kind, _links.c.other_id, _links.c.outgoing, customers.c.name)
+    .join(customers, customers.c.id == _links.c.other_id)
+    .order_by(_links.c.id, _links.c.outgoing)
+)
+_ROLES = (
+    select(companies.c.name, company_contacts.c.role)
+    .join(companies, companies.c.id == company_contacts.c.company_id)
+    .where(company_contacts.c.customer_id == _CID)
+    .order_by(companies.c.name, company_contacts.c.role)
+)
+_FOLLOW_UPS = (
+    select(follow_ups)
+    .where(follow_ups.c.customer_id == _CID, follow_ups.c.done.is_(False))
+    .order_by(follow_ups.c.due_at, follow_ups.c.id)
+)
+
+
 def lookup(
     conn: Connection,
     number: str | None,
@@ -108,38 +208,17 @@ def lookup(
     """Find by customer id, then account (customer's, then company's), then E.164 number."""
     cid = parse_id(customer_id)
     if cid is not None:
-        rows = (conn.execute(_summary_select().where(customers.c.id == cid))).all()
+        rows = conn.execute(_BY_ID, {"cid": cid}).all()
         if found := _result(rows, number, "customer_id"):
             return found
-    if account:
-        account = account.strip()
-        rows = (conn.execute(_summary_select().where(customers.c.account_number == account))).all()
-        if not rows:
-            # A company's account number: its contacts are the candidates.
-            account_company = companies.alias("account_company")
-            rows = (
-                conn.execute(
-                    _summary_select()
-                    .join(company_contacts, company_contacts.c.customer_id == customers.c.id)
-                    .join(account_company, company_contacts.c.company_id == account_company.c.id)
-                    .where(account_company.c.account_number == account)
-                    .distinct()
-                    .order_by(customers.c.id)
-                    .limit(MAX_CANDIDATES)
-                )
-            ).all()
+    if account and account.strip():
+        key = {"account": account.strip()}
+        # A company's account number: its contacts are the candidates.
+        rows = conn.execute(_BY_ACCOUNT, key).all() or conn.execute(_BY_COMPANY_ACCOUNT, key).all()
         if found := _result(rows, number, "account"):
             return found
     if number is not None:
-        rows = (
-            conn.execute(
-                _summary_select()
-                .join(phone_numbers, phone_numbers.c.customer_id == customers.c.id)
-                .where(phone_numbers.c.e164 == number)
-                .order_by(desc(customer_values.c.score), customers.c.id)
-                .limit(MAX_CANDIDATES)
-            )
-        ).all()
+        rows = conn.execute(_BY_NUMBER, {"number": number}).all()
         if found := _result(rows, number, "ani"):
             return found
     return LookupResult.unknown(number)
@@ -147,21 +226,8 @@ def lookup(
 
 def customer_360(conn: Connection, cid: int, interaction_limit: int) -> Customer360 | None:
     """Assemble the whole customer, or None if there is no such customer."""
-    head = (
-        conn.execute(
-            _summary_select()
-            .add_columns(
-                customers.c.notes,
-                customer_values.c.score,
-                customer_values.c.lifetime_revenue_cents,
-                customer_values.c.lifetime_margin_cents,
-                customer_values.c.orders_last_year,
-                customer_values.c.revenue_last_year_cents,
-                customer_values.c.last_order_at,
-            )
-            .where(customers.c.id == cid)
-        )
-    ).first()
+    key = {"cid": cid}
+    head = conn.execute(_HEAD, key).first()
     if head is None:
         return None
     summary = _summary(head)
@@ -174,23 +240,12 @@ def customer_360(conn: Connection, cid: int, interaction_limit: int) -> Customer
         revenue_last_year_cents=head.revenue_last_year_cents or 0,
         last_order_at=head.last_order_at,
     )
-    numbers = (
-        conn.execute(
-            select(phone_numbers.c.e164)
-            .where(phone_numbers.c.customer_id == cid)
-            .order_by(phone_numbers.c.id)
-        )
-    ).scalars()
-    addresses = (
-        conn.execute(
-            select(emails.c.address).where(emails.c.customer_id == cid).order_by(emails.c.id)
-        )
-    ).scalars()
+    points = conn.execute(_CONTACT_POINTS, key).all()
     return Customer360(
         customer=summary,
         value=value,
-        numbers=tuple(numbers),
-        emails=tuple(addresses),
+        numbers=tuple(p.value for p in points if p.kind == "phone"),
+        emails=tuple(p.value for p in points if p.kind == "email"),
         notes=head.notes,
         open_cases=_open_cases(conn, cid),
         recent_interactions=_recent_interactions(conn, cid, interaction_limit),
@@ -201,11 +256,7 @@ def customer_360(conn: Connection, cid: int, interaction_limit: int) -> Customer
 
 
 def _open_cases(conn: Connection, cid: int) -> tuple[CaseView, ...]:
-    rows = conn.execute(
-        select(cases)
-        .where(cases.c.customer_id == cid, cases.c.status != "closed")
-        .order_by(desc(cases.c.opened_at), desc(cases.c.id))
-    )
+    rows = conn.execute(_OPEN_CASES, {"cid": cid})
     return tuple(
         CaseView(
             case_id=str(r.id),
@@ -222,12 +273,7 @@ def _open_cases(conn: Connection, cid: int) -> tuple[CaseView, ...]:
 
 
 def _recent_interactions(conn: Connection, cid: int, limit: int) -> tuple[InteractionView, ...]:
-    rows = conn.execute(
-        select(interactions)
-        .where(interactions.c.customer_id == cid)
-        .order_by(desc(interactions.c.started_at), desc(interactions.c.id))
-        .limit(limit)
-    )
+    rows = conn.execute(_RECENT, {"cid": cid, "limit": limit})
     return tuple(
         InteractionView(
             interaction_id=str(r.id),
@@ -249,47 +295,20 @@ def _recent_interactions(conn: Connection, cid: int, limit: int) -> tuple[Intera
 
 
 def _relationships(conn: Connection, cid: int) -> tuple[RelationshipView, ...]:
-    outgoing = select(
-        relationships.c.id,
-        relationships.c.kind,
-        relationships.c.to_customer_id.label("other_id"),
-        relationships.c.from_customer_id.label("from_id"),
-    ).where(relationships.c.from_customer_id == cid)
-    incoming = select(
-        relationships.c.id,
-        relationships.c.kind,
-        relationships.c.from_customer_id.label("other_id"),
-        relationships.c.from_customer_id.label("from_id"),
-    ).where(relationships.c.to_customer_id == cid)
-    links = union_all(outgoing, incoming).subquery()
-    rows = conn.execute(
-        select(links.c.kind, links.c.other_id, links.c.from_id, customers.c.name)
-        .join(customers, customers.c.id == links.c.other_id)
-        .order_by(links.c.id)
-    )
     views = []
-    for r in rows:
-        kind = r.kind if r.from_id == cid else INVERSE_KIND.get(r.kind, r.kind)
+    for r in conn.execute(_RELATIONSHIPS, {"cid": cid}):
+        kind = r.kind if r.outgoing else INVERSE_KIND.get(r.kind, r.kind)
         views.append(RelationshipView(kind=kind, customer_id=str(r.other_id), name=r.name))
     return tuple(views)
 
 
 def _roles(conn: Connection, cid: int) -> tuple[CompanyRole, ...]:
-    rows = conn.execute(
-        select(companies.c.name, company_contacts.c.role)
-        .join(companies, companies.c.id == company_contacts.c.company_id)
-        .where(company_contacts.c.customer_id == cid)
-        .order_by(companies.c.name, company_contacts.c.role)
-    )
+    rows = conn.execute(_ROLES, {"cid": cid})
     return tuple(CompanyRole(company=r.name, role=r.role) for r in rows)
 
 
 def _follow_ups(conn: Connection, cid: int) -> tuple[FollowUpView, ...]:
-    rows = conn.execute(
-        select(follow_ups)
-        .where(and_(follow_ups.c.customer_id == cid, follow_ups.c.done.is_(False)))
-        .order_by(follow_ups.c.due_at, follow_ups.c.id)
-    )
+    rows = conn.execute(_FOLLOW_UPS, {"cid": cid})
     return tuple(
         FollowUpView(reminder_id=str(r.id), agent=r.agent, due_at=r.due_at, note=r.note)
         for r in rows
