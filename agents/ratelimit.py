@@ -70,14 +70,18 @@ class SlidingWindowLimiter:
 
 @dataclass(frozen=True)
 class SignInLimits:
-    """The sign-in limits: failed attempts per username, and all attempts per client address."""
+    """Failed sign-ins allowed per username and per client address within a window.
+
+    Only failures count: a whole floor of agents behind one NAT address signing in at the
+    start of a shift must not lock each other out, while guessing still runs into the limit.
+    """
 
     per_username: Limit = Limit(attempts=5, window_s=300.0)
-    per_address: Limit = Limit(attempts=20, window_s=300.0)
+    per_address: Limit = Limit(attempts=50, window_s=300.0)
 
 
 class SignInThrottle:
-    """Decide whether a sign-in attempt may go ahead, and count it."""
+    """Decide whether a sign-in attempt may go ahead, and count the failed ones."""
 
     def __init__(
         self, limits: SignInLimits = SignInLimits(), clock: Callable[[], float] = time.monotonic
@@ -93,10 +97,10 @@ class SignInThrottle:
         )
 
     def attempted(self, username: str, address: str, *, succeeded: bool) -> None:
-        """Count an attempt: every attempt against the address, failures against the username."""
-        self._addresses.record(address)
+        """Count an attempt against the username and the address when it failed."""
         if not succeeded:
             self._usernames.record(username.strip().lower())
+            self._addresses.record(address)
 
     def forget(self) -> None:
         """Drop the keys with no recent attempts, so memory stays bounded."""

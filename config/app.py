@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import agents
 import crm_bridge.app
+from agents.ratelimit import Limit, SignInLimits
 from config.database import create_engine, upgrade
 from config.settings import Settings
 from crm_bridge.config import CrmConfig
@@ -64,6 +65,10 @@ def web_options(settings: Settings) -> agents.WebOptions:
         session_policy=agents.SessionPolicy(
             idle_timeout=timedelta(seconds=settings.session_idle_timeout_s),
             absolute_timeout=timedelta(seconds=settings.session_absolute_timeout_s),
+        ),
+        sign_in_limits=SignInLimits(
+            per_username=Limit(settings.sign_in_failures_per_username, settings.sign_in_window_s),
+            per_address=Limit(settings.sign_in_failures_per_address, settings.sign_in_window_s),
         ),
         force_secure_cookies=settings.force_secure_cookies,
     )

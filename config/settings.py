@@ -36,6 +36,10 @@ class Settings(BaseModel):
     session_absolute_timeout_s: int = Field(default=43200, ge=300)
     # Mark cookies Secure even over plain HTTP (a TLS-terminating proxy sits in front).
     force_secure_cookies: bool = False
+    # Failed sign-ins allowed per username and per client address within the window.
+    sign_in_failures_per_username: int = Field(default=5, ge=1)
+    sign_in_failures_per_address: int = Field(default=50, ge=1)
+    sign_in_window_s: int = Field(default=300, ge=1)
 
     def effective_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite in the data directory."""
