@@ -1190,10 +1190,12 @@ class Engine:
             return False
         if kind == _OFFER:
             return caller.state == _OFFERED and caller.version == token
+        # A ringing caller's step and max-wait timers stay live: if the offer fails, the caller
+        # is back in line and still needs them (dropping them here would lose them for good).
         if kind == _STEP:
-            return caller.state == _WAITING and caller.stay == token
+            return caller.state in (_WAITING, _OFFERED) and caller.stay == token
         if kind == _MAXWAIT:
-            return caller.state in (_WAITING, _PREFERRED) and caller.stay == token
+            return caller.state in (_WAITING, _PREFERRED, _OFFERED) and caller.stay == token
         return caller.state == _PREFERRED and caller.stay == token
 
     def _fire_due(self, now: float) -> list[Event]:
@@ -1215,6 +1217,8 @@ class Engine:
             return
         caller = self._calls[ident]
         spec = caller.spec
+        if caller.state == _OFFERED and kind != _OFFER:
+            return  # the ringing offer decides; a requeue re-checks the limits and steps
         if kind == _OFFER:
             self._missed(caller, f"no answer within {spec.offer_timeout_s:g} s", now, events)
         elif kind == _STEP:
