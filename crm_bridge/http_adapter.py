@@ -106,13 +106,17 @@ class HttpCrmDirectory:
             owner_agent=get_text(record, fields.get("owner_agent", ()), "owner"),
         )
 
-    def _search_result(
-        self, document: Any, number: str | None, matched_by: str
-    ) -> LookupResult | None:
+    def parse_search(self, document: Any) -> list[CustomerSummary]:
+        """Read a search response into customers; raise CrmUnavailable on any other shape."""
         data = self._data(document, "search")
         if not isinstance(data, list):
             raise CrmUnavailable("search: malformed response (not a list)")
-        found = [self._summary(r) for r in data[:MAX_CANDIDATES]]
+        return [self._summary(r) for r in data[:MAX_CANDIDATES]]
+
+    def _search_result(
+        self, document: Any, number: str | None, matched_by: str
+    ) -> LookupResult | None:
+        found = self.parse_search(document)
         if not found:
             return None
         if len(found) == 1:

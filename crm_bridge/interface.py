@@ -146,6 +146,7 @@ class FollowUpView:
     agent: str
     due_at: datetime
     note: str
+    customer_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ either in a worker thread (SQLite) or through `AsyncConnection.run_sync` (Postgr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -37,6 +38,7 @@ from crm_bridge.interface import (
     ValueTier,
 )
 from crm_bridge.tables import (
+    UtcDateTime,
     cases,
     companies,
     company_contacts,
@@ -308,8 +310,33 @@ def _roles(conn: Connection, cid: int) -> tuple[CompanyRole, ...]:
 
 
 def _follow_ups(conn: Connection, cid: int) -> tuple[FollowUpView, ...]:
-    rows = conn.execute(_FOLLOW_UPS, {"cid": cid})
+    return _follow_up_views(conn.execute(_FOLLOW_UPS, {"cid": cid}))
+
+
+def _follow_up_views(rows: Iterable[Row[Any]]) -> tuple[FollowUpView, ...]:
     return tuple(
-        FollowUpView(reminder_id=str(r.id), agent=r.agent, due_at=r.due_at, note=r.note)
+        FollowUpView(
+            reminder_id=str(r.id),
+            agent=r.agent,
+            due_at=r.due_at,
+            note=r.note,
+            customer_id=str(r.customer_id),
+        )
         for r in rows
     )
+
+
+_AGENT_FOLLOW_UPS = (
+    select(follow_ups)
+    .where(
+        follow_ups.c.agent == bindparam("agent"),
+        follow_ups.c.done.is_(False),
+        follow_ups.c.due_at <= bindparam("until", type_=UtcDateTime),
+    )
+    .order_by(follow_ups.c.due_at, follow_ups.c.id)
+)
+
+
+def agent_follow_ups(conn: Connection, agent: str, until: datetime) -> tuple[FollowUpView, ...]:
+    """Return the agent's open reminders due by `until`, earliest first."""
+    return _follow_up_views(conn.execute(_AGENT_FOLLOW_UPS, {"agent": agent, "until": until}))

@@ -6,15 +6,21 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import desc, func, select
+from sqlalchemy import desc, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_bridge import sql_read, sql_write
 from crm_bridge.errors import CrmError, CustomerNotFound, InvalidInput
-from crm_bridge.interface import CallOutcome, Customer360, LookupResult, NewCustomer
+from crm_bridge.interface import (
+    CallOutcome,
+    Customer360,
+    FollowUpView,
+    LookupResult,
+    NewCustomer,
+)
 from crm_bridge.phone import try_normalise
 from crm_bridge.reader import Reader
-from crm_bridge.tables import customer_values, customers
+from crm_bridge.tables import customer_values, customers, follow_ups
 from crm_bridge.value import KeyCustomer, ValueWeights
 
 log = logging.getLogger(__name__)
@@ -149,6 +155,24 @@ class SqlDirectory:
                 role,
                 self._clock(),
             )
+
+    async def follow_ups_due(
+        self, agent: str, until: datetime | None = None
+    ) -> tuple[FollowUpView, ...]:
+        """Return the agent's open follow-up reminders due by `until` (default: now)."""
+        return await self._reader.run(sql_read.agent_follow_ups, agent, until or self._clock())
+
+    async def complete_follow_up(self, reminder_id: str) -> None:
+        """Mark a follow-up reminder done; raise InvalidInput if there is no such open one."""
+        rid = sql_read.parse_id(reminder_id)
+        async with self._engine.begin() as conn:
+            done = await conn.execute(
+                update(follow_ups)
+                .where(follow_ups.c.id == rid, follow_ups.c.done.is_(False))
+                .values(done=True)
+            )
+        if rid is None or done.rowcount != 1:
+            raise InvalidInput("follow-up: no such open reminder")
 
     async def key_customers(self, share: float = 0.8) -> list[KeyCustomer]:
         """Return the fewest top-margin customers who together bring `share` of all margin."""

@@ -10,7 +10,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_bridge.app import CUSTOMER_DIRECTORY, open_directory, setup
+from config.database import create_engine, upgrade
+from crm_bridge.app import CUSTOMER_DIRECTORY, MIGRATIONS_DIR, VERSION_TABLE, open_directory, setup
 from crm_bridge.budget import BudgetedDirectory
 from crm_bridge.config import CrmConfig, HttpCrmConfig
 from crm_bridge.errors import InvalidInput
@@ -97,3 +98,17 @@ def test_bad_external_config_is_refused() -> None:
         HttpCrmConfig(base_url="ftp://crm.example")
     with pytest.raises(InvalidInput, match="tier_values"):
         HttpCrmConfig(base_url="https://crm.example", tier_values={"VIP": "diamond"})
+
+
+async def test_in_memory_sqlite_reads_through_the_async_engine() -> None:
+    engine = create_engine("sqlite+aiosqlite://")
+    try:
+        await upgrade(engine, MIGRATIONS_DIR, VERSION_TABLE)
+        directory = open_directory(engine, CrmConfig(default_region="GB"))
+        cid = await directory.create_customer(
+            NewCustomer(name="Ephemeral", numbers=("07700900123",))
+        )
+        assert (await directory.lookup("+447700900123")).customer_id == cid
+        await directory.close()
+    finally:
+        await engine.dispose()

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crm_bridge.budget import BudgetedDirectory
 from crm_bridge.config import HttpCrmConfig
@@ -266,3 +268,27 @@ async def test_unauthorised_is_an_error_not_an_unknown_caller(crm: tuple[FakeCrm
             await directory.lookup("020 7946 0958")
     finally:
         await directory.close()
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["data", "id", "attributes", "first_name", "phones", "number", "x"]),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@given(JSON)
+def test_any_json_reads_as_customers_or_a_clean_error(document: Any) -> None:
+    directory = HttpCrmDirectory(config("http://crm.invalid"), default_region="GB")
+    try:
+        found = directory.parse_search(document)
+    except CrmUnavailable:
+        return
+    assert all(c.customer_id for c in found)

@@ -147,3 +147,23 @@ async def test_unknown_customer_and_foreign_case_are_refused(store: SqlDirectory
     # The refused write left no half: no interaction for B, A's case untouched.
     assert (await store.customer_360(b)).recent_interactions == ()
     assert (await store.customer_360(a)).open_cases == (a_case,)
+
+
+async def test_follow_ups_due_for_an_agent(store: SqlDirectory) -> None:
+    cid = await store.create_customer(NewCustomer(name="Callback"))
+    for days, agent in ((1, None), (3, None), (1, "bob")):
+        await store.record_outcome(
+            outcome(
+                cid,
+                follow_up=FollowUp(due_at=NOW + timedelta(days=days), note=f"d{days}", agent=agent),
+            )
+        )
+    assert await store.follow_ups_due("alice") == ()
+    due = await store.follow_ups_due("alice", NOW + timedelta(days=2))
+    assert [(f.note, f.customer_id) for f in due] == [("d1", cid)]
+    await store.complete_follow_up(due[0].reminder_id)
+    assert await store.follow_ups_due("alice", NOW + timedelta(days=2)) == ()
+    later = await store.follow_ups_due("alice", NOW + timedelta(days=5))
+    assert [f.note for f in later] == ["d3"]
+    with pytest.raises(InvalidInput, match="follow-up"):
+        await store.complete_follow_up(due[0].reminder_id)
