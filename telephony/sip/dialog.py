@@ -7,7 +7,7 @@ Request-URI, Route headers, tags and CSeq, and checks the order of requests it r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from telephony.sip.builder import DEFAULT_MAX_FORWARDS
 from telephony.sip.errors import SipParseError
@@ -162,7 +162,8 @@ def _contact_uri(message: Request | Response) -> SipUri:
     contacts = message.contacts()
     if not contacts or contacts[0].wildcard:
         raise SipParseError("dialog message has no usable Contact")
-    return contacts[0].uri
+    # A copy: the message's parsed values are shared and the dialog may update its own.
+    return replace(contacts[0].uri, params=dict(contacts[0].uri.params))
 
 
 def _without_tag(address: Address) -> Address:

@@ -113,7 +113,13 @@ class SipEndpoint:
         self.user_agent = user_agent
         self._advertised_host = advertised_host
         self._transport = SipTransport(
-            host, port, self._on_message, self._on_parse_error, udp=udp, tcp=tcp
+            host,
+            port,
+            self._on_message,
+            self._on_parse_error,
+            on_unreachable=self._on_unreachable,
+            udp=udp,
+            tcp=tcp,
         )
         self._server_txs: dict[TxKey, ServerTransaction] = {}
         self._client_txs: dict[tuple[str, str], ClientTransaction] = {}
@@ -243,6 +249,10 @@ class SipEndpoint:
         log.warning("malformed SIP message from %s: %s", peer, error.reason)
         if error.headers is not None:
             self._answer_malformed(error.headers, error, peer)
+
+    def _on_unreachable(self, peer: Peer) -> None:
+        for tx in [tx for tx in self._client_txs.values() if tx.destination == peer]:
+            tx.transport_failed()
 
     def _on_response(self, response: Response, peer: Peer) -> None:
         try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # RFC 3261 §7.3.3 and later RFCs' compact forms.
 COMPACT_FORMS = {
@@ -86,7 +89,7 @@ def display_name(key: str) -> str:
 
 def is_token(text: str) -> bool:
     """Tell whether text is a non-empty RFC 3261 token."""
-    return bool(text) and all(ch in _TOKEN_CHARS for ch in text)
+    return bool(text) and _TOKEN_CHARS.issuperset(text)
 
 
 def split_list(value: str) -> list[str]:
@@ -129,10 +132,12 @@ def split_list(value: str) -> list[str]:
 class Headers:
     """An ordered multi-map of SIP headers, looked up case-insensitively by full or compact name."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_memo")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = []
+        # Parsed values (top Via, CSeq...) computed from these lines; any change clears it.
+        self._memo: dict[str, Any] | None = None
         for name, value in items:
             self.add(name, value)
 
@@ -141,7 +146,19 @@ class Headers:
         """Wrap (key, value) pairs the parser has already checked."""
         headers = cls.__new__(cls)
         headers._items = items
+        headers._memo = None
         return headers
+
+    def memo(self, key: str, parse: Callable[[], T]) -> T:
+        """Return a value parsed from these headers, parsing it once until they change."""
+        if self._memo is None:
+            self._memo = {}
+        elif key in self._memo:
+            value: T = self._memo[key]
+            return value
+        value = parse()
+        self._memo[key] = value
+        return value
 
     def add(self, name: str, value: str) -> None:
         """Append a header line."""
@@ -149,6 +166,7 @@ class Headers:
             raise ValueError("header name must be a token")
         if "\r" in value or "\n" in value:
             raise ValueError("header value must not contain line breaks")
+        self._memo = None
         self._items.append((header_key(name), value.strip()))
 
     def get(self, name: str) -> str | None:
@@ -174,6 +192,7 @@ class Headers:
         """Replace every line of a header with one value, at the first line's position."""
         if "\r" in value or "\n" in value:
             raise ValueError("header value must not contain line breaks")
+        self._memo = None
         key = header_key(name)
         for index, (item_key, _) in enumerate(self._items):
             if item_key == key:
@@ -189,11 +208,15 @@ class Headers:
 
     def remove(self, name: str) -> None:
         """Remove every line of a header."""
+        self._memo = None
         key = header_key(name)
         self._items = [item for item in self._items if item[0] != key]
 
     def replace_first_value(self, name: str, value: str) -> None:
         """Replace the first list element of a header (the top Via), keeping the rest."""
+        if "\r" in value or "\n" in value:
+            raise ValueError("header value must not contain line breaks")
+        self._memo = None
         key = header_key(name)
         for index, (item_key, line) in enumerate(self._items):
             if item_key == key:

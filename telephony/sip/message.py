@@ -78,7 +78,11 @@ def reason_phrase(status: int) -> str:
 
 
 class SipMessage:
-    """What requests and responses share: headers, body and accessors for common headers."""
+    """What requests and responses share: headers, body and accessors for common headers.
+
+    Parsed values (top Via, CSeq, From, To, Contacts) are parsed once and shared until the
+    headers change: treat them as read-only, and change a message through `headers`.
+    """
 
     __slots__ = ("body", "headers")
 
@@ -112,6 +116,9 @@ class SipMessage:
 
     def top_via(self) -> Via:
         """Return the top Via."""
+        return self.headers.memo("top-via", self._parse_top_via)
+
+    def _parse_top_via(self) -> Via:
         values = self.headers.get_all("via")
         if not values:
             raise SipParseError("missing Via header")
@@ -120,6 +127,7 @@ class SipMessage:
     def set_top_via(self, via: Via) -> None:
         """Replace the top Via (to add received/rport, say)."""
         self.headers.replace_first_value("via", str(via))
+        self.headers.memo("top-via", lambda: via)
 
     @property
     def call_id(self) -> str:
@@ -128,19 +136,21 @@ class SipMessage:
 
     def cseq(self) -> CSeq:
         """Return the parsed CSeq."""
-        return parse_cseq(self._required("cseq"))
+        return self.headers.memo("cseq", lambda: parse_cseq(self._required("cseq")))
 
     def from_address(self) -> Address:
         """Return the parsed From."""
-        return parse_address(self._required("from"))
+        return self.headers.memo("from", lambda: parse_address(self._required("from")))
 
     def to_address(self) -> Address:
         """Return the parsed To."""
-        return parse_address(self._required("to"))
+        return self.headers.memo("to", lambda: parse_address(self._required("to")))
 
     def contacts(self) -> list[Address]:
         """Return every Contact."""
-        return [parse_address(value) for value in self.headers.get_all("contact")]
+        return self.headers.memo(
+            "contact", lambda: [parse_address(value) for value in self.headers.get_all("contact")]
+        )
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -159,7 +169,7 @@ class SipMessage:
 class Request(SipMessage):
     """A SIP request."""
 
-    __slots__ = ("method", "uri")
+    __slots__ = ("_parsed_uri", "method", "uri")
 
     def __init__(
         self, method: str, uri: str, headers: Headers | None = None, body: bytes = b""
@@ -167,14 +177,19 @@ class Request(SipMessage):
         super().__init__(headers, body)
         self.method = method
         self.uri = uri
+        self._parsed_uri: tuple[str, SipUri] | None = None
 
     def start_line(self) -> str:
         """Return the request line."""
         return f"{self.method} {self.uri} {SIP_VERSION}"
 
     def parsed_uri(self) -> SipUri:
-        """Return the parsed Request-URI."""
-        return parse_uri(self.uri)
+        """Return the parsed Request-URI (shared: read-only)."""
+        cached = self._parsed_uri
+        if cached is None or cached[0] != self.uri:
+            cached = (self.uri, parse_uri(self.uri))
+            self._parsed_uri = cached
+        return cached[1]
 
     def validate(self) -> None:
         """Check the headers every request needs (RFC 3261 §8.1.1); raise SipParseError if not."""

@@ -6,6 +6,8 @@ from telephony.sip.errors import SipParseError
 
 Params = dict[str, str | None]
 
+_BAD_CHARS = frozenset(' \t"<>')
+
 
 def parse_params(text: str, *, what: str) -> Params:
     """Parse `;a=b;c` (leading ';' optional) into an ordered dict with lower-case names."""
@@ -18,7 +20,7 @@ def parse_params(text: str, *, what: str) -> Params:
     for raw in _split_semicolons(text):
         name, sep, value = raw.partition("=")
         name = name.strip().lower()
-        if not name or any(ch in name for ch in ' \t"<>'):
+        if not name or not _BAD_CHARS.isdisjoint(name):
             raise SipParseError(f"invalid parameter name in {what}")
         if not sep:
             params[name] = None
@@ -27,7 +29,7 @@ def parse_params(text: str, *, what: str) -> Params:
         if value.startswith('"'):
             if len(value) < 2 or not value.endswith('"'):
                 raise SipParseError(f"unterminated quoted parameter in {what}")
-        elif any(ch in value for ch in ' \t"<>'):
+        elif not _BAD_CHARS.isdisjoint(value):
             raise SipParseError(f"invalid parameter value in {what}")
         params[name] = value
     return params

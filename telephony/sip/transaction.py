@@ -319,6 +319,13 @@ class ClientTransaction:
         else:
             self._non_invite_response(response)
 
+    def transport_failed(self) -> None:
+        """End with a local 503 because the destination cannot be reached."""
+        if self.state in (TxState.CALLING, TxState.TRYING, TxState.PROCEEDING):
+            log.info("%s could not be sent: destination unreachable", self.method)
+            self._finish(self._local_response(503, "Service Unavailable"))
+            self._terminate()
+
     def terminate(self) -> None:
         """Stop every timer and leave the transaction table (on shutdown)."""
         if not self.final.done():

@@ -44,6 +44,7 @@ class Peer:
 
 MessageSink = Callable[[Request | Response, Peer], None]
 ErrorSink = Callable[[SipParseError, Peer], None]
+UnreachableSink = Callable[[Peer], None]
 
 
 def response_destination(via: Via, source: Peer) -> Peer:
@@ -128,6 +129,7 @@ class SipTransport:
         on_message: MessageSink,
         on_error: ErrorSink,
         *,
+        on_unreachable: UnreachableSink | None = None,
         udp: bool = True,
         tcp: bool = True,
     ) -> None:
@@ -135,6 +137,7 @@ class SipTransport:
         self.port = port
         self._on_message = on_message
         self._on_error = on_error
+        self._on_unreachable = on_unreachable
         self._want_udp = udp
         self._want_tcp = tcp
         self._udp: asyncio.DatagramTransport | None = None
@@ -263,6 +266,9 @@ class SipTransport:
         exc = done.exception()
         if exc is not None:
             log.warning("TCP connection to %s failed: %s", peer, exc)
+            # A transport error is a 503 to whoever sent this (RFC 3261 §8.1.3.1).
+            if self._on_unreachable is not None:
+                self._on_unreachable(peer)
             return
         done.result().send(data)
 

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from telephony.sip.errors import SipParseError
 from telephony.sip.params import Params, format_params, parse_params, quote
 
-_BAD_HOST_CHARS = frozenset(' \t<>"@;,?/\\')
+_BAD_HOST_CHARS = frozenset(' \t<>"@;,?/\\:')
+_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:.")
+_BAD_URI_CHARS = frozenset(" \t<>")
+_BAD_DISPLAY_CHARS = frozenset('"<>;')
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789+-.")
 
 
@@ -54,7 +57,7 @@ def parse_uri(text: str) -> SipUri:
     scheme = scheme.lower()
     if not colon or not scheme or not scheme[0].isalpha() or not set(scheme) <= _SCHEME_CHARS:
         raise SipParseError("URI has no valid scheme")
-    if any(ch in rest for ch in " \t<>"):
+    if not _BAD_URI_CHARS.isdisjoint(rest):
         raise SipParseError("URI contains whitespace or brackets")
     rest, _, uri_headers = rest.partition("?")
     if scheme not in ("sip", "sips"):
@@ -91,13 +94,13 @@ def parse_hostport(text: str, *, what: str) -> tuple[str, int | None]:
             if not tail.startswith(":"):
                 raise SipParseError(f"junk after IPv6 reference in {what}")
             port_text = tail[1:]
-        if not host or any(ch not in "0123456789abcdefABCDEF:." for ch in host):
+        if not host or not _IPV6_CHARS.issuperset(host):
             raise SipParseError(f"invalid IPv6 reference in {what}")
     else:
         host, colon, port_text = text.partition(":")
         if colon and not port_text:
             raise SipParseError(f"empty port in {what}")
-        if not host or any(ch in _BAD_HOST_CHARS or ch == ":" for ch in host):
+        if not host or not _BAD_HOST_CHARS.isdisjoint(host):
             raise SipParseError(f"invalid host in {what}")
     if not port_text:
         return host.lower(), None
@@ -146,7 +149,7 @@ def parse_address(text: str) -> Address:
     if open_at >= 0:
         if display is None:
             display = rest[:open_at].strip() or None
-            if display is not None and any(ch in display for ch in '"<>;'):
+            if display is not None and not _BAD_DISPLAY_CHARS.isdisjoint(display):
                 raise SipParseError("invalid display name")
         close_at = rest.find(">", open_at)
         if close_at < 0:

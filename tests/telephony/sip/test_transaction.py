@@ -6,7 +6,7 @@ import asyncio
 
 from telephony.sip.builder import make_request
 from telephony.sip.endpoint import SipEndpoint
-from telephony.sip.message import Response
+from telephony.sip.message import Request, Response
 from telephony.sip.timers import TimerConfig
 from telephony.sip.transaction import ServerTransaction, TxState
 from telephony.sip.transport import Peer
@@ -15,7 +15,7 @@ from tests.telephony.conftest import WAIT, UdpPeer
 from tests.telephony.sip.helpers import RecordingHandler, raw_request, request, response
 
 
-def outgoing(method: str, peer: UdpPeer) -> tuple[object, Peer]:
+def outgoing(method: str, peer: UdpPeer) -> tuple[Request, Peer]:
     """A request from the endpoint to the raw peer."""
     req = make_request(
         method,
@@ -33,7 +33,7 @@ async def test_non_invite_client_retransmits_then_times_out(
 ) -> None:
     async with SipEndpoint(port=0, timers=fast_timers) as endpoint:
         req, dest = outgoing("OPTIONS", udp_peer)
-        tx = endpoint.send_request(req, dest)  # type: ignore[arg-type]
+        tx = endpoint.send_request(req, dest)
         first = await udp_peer.recv()
         for _ in range(3):
             assert await udp_peer.recv() == first  # timer E: identical retransmissions
@@ -49,7 +49,7 @@ async def test_non_invite_client_stops_on_final_response(
     async with SipEndpoint(port=0, timers=fast_timers) as endpoint:
         req, dest = outgoing("OPTIONS", udp_peer)
         seen: list[int] = []
-        tx = endpoint.send_request(req, dest, on_response=lambda r: seen.append(r.status))  # type: ignore[arg-type]
+        tx = endpoint.send_request(req, dest, on_response=lambda r: seen.append(r.status))
         sent = request(await udp_peer.recv())
         ok = Response(200, headers=sent.headers.copy())
         udp_peer.send(ok.to_bytes(), endpoint.port)
@@ -69,7 +69,7 @@ async def test_invite_client_retransmits_until_provisional_and_acks_failure(
         provisional: asyncio.Queue[int] = asyncio.Queue()
         tx = endpoint.send_request(
             req, dest, on_response=lambda r: provisional.put_nowait(r.status)
-        )  # type: ignore[arg-type]
+        )
         first = await udp_peer.recv()
         assert await udp_peer.recv() == first  # timer A
         invite = request(first)
@@ -96,7 +96,7 @@ async def test_invite_client_times_out_with_408(
 ) -> None:
     async with SipEndpoint(port=0, timers=fast_timers) as endpoint:
         req, dest = outgoing("INVITE", udp_peer)
-        tx = endpoint.send_request(req, dest)  # type: ignore[arg-type]
+        tx = endpoint.send_request(req, dest)
         assert (await asyncio.wait_for(tx.wait_final(), WAIT)).status == 408  # timer B
         assert endpoint.transaction_counts == (0, 0)
 
@@ -192,3 +192,25 @@ async def test_cancel_of_unknown_invite_gets_481(
     async with SipEndpoint(RecordingHandler({"INVITE"}), port=0, timers=fast_timers) as endpoint:
         udp_peer.send(raw_request("CANCEL", udp_peer.port), endpoint.port)
         assert response(await udp_peer.recv()).status == 481
+
+
+async def test_unreachable_tcp_destination_ends_with_503() -> None:
+    # A port nobody listens on: bind one, note it, close it.
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    async with SipEndpoint(port=0, timers=TimerConfig(t1=5.0)) as endpoint:
+        req = make_request(
+            "OPTIONS",
+            f"sip:agent@127.0.0.1:{port};transport=tcp",
+            from_address=parse_address("<sip:switchboard@127.0.0.1>;tag=sb1"),
+            to_address=parse_address("<sip:agent@127.0.0.1>"),
+            call_id="out-2@test",
+            cseq=1,
+        )
+        tx = endpoint.send_request(req)
+        assert tx.destination == Peer("TCP", "127.0.0.1", port)
+        # With T1 = 5 s, timer F would take 320 s: the 503 can only come from the refusal.
+        assert (await asyncio.wait_for(tx.wait_final(), WAIT)).status == 503
+        assert endpoint.transaction_counts == (0, 0)
