@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import desc, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_bridge import sql_read, sql_write
@@ -83,7 +84,7 @@ class SqlDirectory:
             async with self._engine.begin() as conn:
                 interaction_id = await sql_write.record_outcome(
                     conn,
-                    await sql_write.require_customer(conn, cid),
+                    cid,
                     outcome,
                     case_id,
                     self._clock(),
@@ -102,6 +103,10 @@ class SqlDirectory:
                 cid = await sql_write.create_customer(
                     conn, new, self._region, self._clock(), self._weights
                 )
+        except IntegrityError as exc:
+            # Another writer took the account number between our check and our insert.
+            log.warning("new customer refused: account number already in use")
+            raise InvalidInput("account number: already in use") from exc
         except InvalidInput as exc:
             log.warning("new customer refused: %s", exc)
             raise
@@ -119,7 +124,7 @@ class SqlDirectory:
         async with self._engine.begin() as conn:
             order_id = await sql_write.add_order(
                 conn,
-                await sql_write.require_customer(conn, sql_read.parse_id(customer_id)),
+                sql_read.parse_id(customer_id),
                 revenue_cents,
                 margin_cents,
                 ordered_at or now,
@@ -134,8 +139,8 @@ class SqlDirectory:
         async with self._engine.begin() as conn:
             await sql_write.add_relationship(
                 conn,
-                await sql_write.require_customer(conn, a),
-                await sql_write.require_customer(conn, b),
+                a,
+                b,
                 kind,
             )
 
@@ -150,7 +155,7 @@ class SqlDirectory:
         async with self._engine.begin() as conn:
             await sql_write.add_company_role(
                 conn,
-                await sql_write.require_customer(conn, sql_read.parse_id(customer_id)),
+                sql_read.parse_id(customer_id),
                 company,
                 role,
                 self._clock(),

@@ -56,9 +56,15 @@ def _text(value: str, what: str, limit: int) -> str:
 
 
 async def require_customer(conn: AsyncConnection, cid: int | None) -> int:
-    """Return `cid` if that customer exists, else raise CustomerNotFound."""
+    """Return `cid` if that customer exists, else raise CustomerNotFound; lock the customer.
+
+    The row lock (PostgreSQL; SQLite has one writer anyway) makes concurrent writes for one
+    customer take turns, so each rescore sees the orders of the writes before it.
+    """
     if cid is not None:
-        found = await conn.scalar(select(customers.c.id).where(customers.c.id == cid))
+        found = await conn.scalar(
+            select(customers.c.id).where(customers.c.id == cid).with_for_update()
+        )
         if found is not None:
             return cid
     raise CustomerNotFound("no customer with that id")
@@ -143,11 +149,11 @@ async def _company_id(conn: AsyncConnection, name: str, now: datetime) -> int:
 
 
 async def add_company_role(
-    conn: AsyncConnection, cid: int, company: str, role: str, now: datetime
+    conn: AsyncConnection, cid: int | None, company: str, role: str, now: datetime
 ) -> None:
     """Record that the customer holds `role` at `company` (created if new)."""
     _one_of(role, ROLES, "role")
-    await require_customer(conn, cid)
+    cid = await require_customer(conn, cid)
     company_id = await _company_id(conn, company, now)
     exists = await conn.scalar(
         select(func.count())
@@ -164,12 +170,17 @@ async def add_company_role(
         )
 
 
-async def add_relationship(conn: AsyncConnection, from_id: int, to_id: int, kind: str) -> None:
+async def add_relationship(
+    conn: AsyncConnection, from_id: int | None, to_id: int | None, kind: str
+) -> None:
     """Link two customers: `from_id` <kind> `to_id` (e.g. A referred_by B)."""
     _one_of(kind, RELATIONSHIP_KINDS, "relationship")
     _require(from_id != to_id, "relationship: a customer cannot be linked to itself")
-    await require_customer(conn, from_id)
-    await require_customer(conn, to_id)
+    if from_id is None or to_id is None:
+        raise CustomerNotFound("no customer with that id")
+    # Lock in id order so that two links written in opposite directions cannot deadlock.
+    for cid in sorted((from_id, to_id)):
+        await require_customer(conn, cid)
     await conn.execute(
         insert(relationships).values(from_customer_id=from_id, to_customer_id=to_id, kind=kind)
     )
@@ -177,7 +188,7 @@ async def add_relationship(conn: AsyncConnection, from_id: int, to_id: int, kind
 
 async def add_order(
     conn: AsyncConnection,
-    cid: int,
+    cid: int | None,
     revenue_cents: int,
     margin_cents: int,
     ordered_at: datetime,
@@ -185,7 +196,7 @@ async def add_order(
     weights: ValueWeights,
 ) -> int:
     """Insert an order and rescore its customer; return the order id."""
-    await require_customer(conn, cid)
+    cid = await require_customer(conn, cid)
     _require(revenue_cents >= 0, "revenue: must not be negative")
     _require(margin_cents <= revenue_cents, "margin: cannot exceed revenue")
     order_id = await conn.scalar(
@@ -236,7 +247,7 @@ def validate_outcome(outcome: CallOutcome) -> None:
 
 async def record_outcome(
     conn: AsyncConnection,
-    cid: int,
+    cid: int | None,
     outcome: CallOutcome,
     case_id: int | None,
     now: datetime,
@@ -244,7 +255,7 @@ async def record_outcome(
 ) -> int:
     """Write the interaction, open or update its case, schedule the follow-up; rescore."""
     validate_outcome(outcome)
-    await require_customer(conn, cid)
+    cid = await require_customer(conn, cid)
     interaction_id = await conn.scalar(
         insert(interactions)
         .values(

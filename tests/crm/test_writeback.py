@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -167,3 +168,19 @@ async def test_follow_ups_due_for_an_agent(store: SqlDirectory) -> None:
     assert [f.note for f in later] == ["d3"]
     with pytest.raises(InvalidInput, match="follow-up"):
         await store.complete_follow_up(due[0].reminder_id)
+
+
+async def test_concurrent_write_backs_all_land(store: SqlDirectory) -> None:
+    cid = await store.create_customer(NewCustomer(name="Busy Line"))
+    calls = [
+        store.record_outcome(outcome(cid, started_at=NOW + timedelta(seconds=n), call_id=f"c{n}"))
+        for n in range(8)
+    ]
+    buys = [store.add_order(cid, 10_000, 4_000, NOW) for _ in range(8)]
+    written = await asyncio.gather(*calls, *buys)
+    assert len(set(written[:8])) == 8
+    view = await store.customer_360(cid)
+    assert len(view.recent_interactions) == 8
+    # Every order was counted by the rescore that ran last, whichever that was.
+    assert view.value.lifetime_margin_cents == 8 * 4_000
+    assert view.value.orders_last_year == 8
