@@ -6,7 +6,9 @@ Other packages use, from here:
 - `Api(tag)` with `api.route(...)` and `api.install(app)` for JSON endpoints in the OpenAPI
   document, `ApiError` for JSON errors,
 - `current_session(request)` for the signed-in user, `render_page(...)` for a page on the
-  base layout, `add_nav_link(app, NavLink(...))` to list a page in the navigation.
+  base layout, `add_nav_link(app, NavLink(...))` to list a page in the navigation,
+  `add_templates(app, loader)` and `add_static(app, name, directory)` for a package's own
+  templates and static files.
 """
 
 from agents.access import public, requires
@@ -18,7 +20,14 @@ from agents.render import render_page
 from agents.roles import Role
 from agents.sessions import Session, SessionPolicy
 from agents.users import User, UserDirectory, UserError
-from agents.web import MIGRATIONS_DIR, VERSION_TABLE, WebOptions, setup
+from agents.web import (
+    MIGRATIONS_DIR,
+    VERSION_TABLE,
+    WebOptions,
+    add_static,
+    add_templates,
+    setup,
+)
 
 __all__ = [
     "AUTH",
@@ -38,6 +47,8 @@ __all__ = [
     "UserError",
     "WebOptions",
     "add_nav_link",
+    "add_static",
+    "add_templates",
     "current_session",
     "public",
     "render_page",

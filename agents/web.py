@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,9 +50,6 @@ class WebOptions:
     force_secure_cookies: bool = False
     # How often expired sessions and idle rate-limit keys are swept away.
     sweep_interval_s: float = 300.0
-    # Loaders tried before the foundation's own, so other packages can add templates that
-    # extend "base.html".
-    template_loaders: Sequence[jinja2.BaseLoader] = field(default_factory=tuple)
 
 
 def setup(
@@ -87,9 +84,8 @@ def setup(
     app.on_response_prepare.append(add_security_headers)
     aiohttp_jinja2.setup(
         app,
-        loader=jinja2.ChoiceLoader(
-            [*options.template_loaders, jinja2.PackageLoader("agents", "templates")]
-        ),
+        # A ChoiceLoader, so add_templates() can put other packages' loaders in front.
+        loader=jinja2.ChoiceLoader([jinja2.PackageLoader("agents", "templates")]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
@@ -99,6 +95,19 @@ def setup(
     openapi_api.install(app)
     app.cleanup_ctx.append(_sweeper(auth, options.sweep_interval_s))
     return auth
+
+
+def add_static(app: web.Application, name: str, directory: Path) -> None:
+    """Serve a package's static files at /static/<name>/ to anyone (they hold no user data)."""
+    # The longest matching prefix wins in aiohttp's router, so this works after setup too.
+    allow_public_resource(app, app.router.add_static(f"/static/{name}/", directory))
+
+
+def add_templates(app: web.Application, loader: jinja2.BaseLoader) -> None:
+    """Let pages render a package's templates (tried before the foundation's own)."""
+    env_loader = aiohttp_jinja2.get_env(app).loader
+    assert isinstance(env_loader, jinja2.ChoiceLoader)  # as setup() made it
+    env_loader.loaders = [loader, *env_loader.loaders]
 
 
 openapi_api = Api(tag="meta")

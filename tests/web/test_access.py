@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+import jinja2
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from agents import Role, public, requires
+from agents import Role, add_static, add_templates, public, render_page, requires
 from agents.access import unruled_routes
 from config.app import create_app
 from config.settings import Settings
@@ -214,3 +215,32 @@ async def test_websocket_from_another_origin_is_refused(probe_client: Client) ->
     own = str(probe_client.make_url("")).rstrip("/")
     socket = await probe_client.ws_connect("/ws/probe", origin=own)
     await socket.close()
+
+
+async def test_package_templates_and_static_files(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    fixtures = Path(__file__).parent / "fixtures"
+
+    def extend(app: web.Application) -> None:
+        add_templates(app, jinja2.FileSystemLoader(fixtures / "templates"))
+        add_static(app, "probe", fixtures / "static")
+
+        @requires(Role.AGENT)
+        async def probe_page(request: web.Request) -> web.StreamResponse:
+            return await render_page(request, "probe.html", {"value": "<b>bold</b>"})
+
+        app.router.add_get("/probe", probe_page)
+
+    world = build_app(tmp_path / "pkg.db", extra=extend)
+    client = await aiohttp_client(world.app)
+    await world.auth.users.create("ada", PASSWORD, Role.AGENT, display_name="Ada")
+    script = await client.get("/static/probe/probe.js")
+    assert script.status == 200
+    assert "dataset.probe" in await script.text()
+    assert (await client.get("/static/app.css")).status == 200
+    await sign_in(client, "ada")
+    html = await (await client.get("/probe")).text()
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert 'href="/static/app.css"' in html  # the base layout
+    assert 'action="/signout"' in html
