@@ -34,7 +34,11 @@ routes = web.RouteTableDef()
 
 def safe_next(value: object) -> str:
     """Return `value` when it is a path on this site, else "/" (no open redirects)."""
-    if not isinstance(value, str) or not value.startswith("/") or value.startswith(("//", "/\\")):
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    # Browsers drop tabs and newlines from URLs and read "\\" as "/": "/\t/evil.example" and
+    # "/\\evil.example" would both leave the site.
+    if any(ch == "\\" or ch.isspace() or not ch.isprintable() for ch in value):
         return "/"
     return value
 

@@ -83,7 +83,8 @@ def test_safe_next_only_returns_local_paths(value: str) -> None:
     result = safe_next(value)
     assert result.startswith("/")
     assert not result.startswith("//")
-    assert not result.startswith("/\\")
+    assert "\\" not in result
+    assert all(ch.isprintable() and not ch.isspace() for ch in result)
     assert result in (value, "/")
 
 
@@ -95,6 +96,9 @@ def test_safe_next_only_returns_local_paths(value: str) -> None:
         ("//evil", "/"),
         ("https://evil", "/"),
         ("/\\evil", "/"),
+        ("/\t/evil", "/"),
+        ("/\n/evil", "/"),
+        ("/ok/\\x", "/"),
         ("javascript:alert(1)", "/"),
         (None, "/"),
     ],
