@@ -84,9 +84,14 @@ async def measure(engine: AsyncEngine, count: int, samples: int, rounds: int) ->
     anis = [
         phonenumbers.format_number(phonenumbers.parse(mobile[i]), rng.choice(FORMATS)) for i in ids
     ]
-    # Warm the caches and the connection pool first; the cold start is not what calls see.
-    for ani in anis[:200]:
+    # One pass over the sample first: the figures are for a warm page cache, as on a
+    # server that has been taking calls; the cold pass is reported separately.
+    cold: list[float] = []
+    for ani, cid in zip(anis, ids, strict=True):
+        started = time.perf_counter()
         await store.lookup(ani)
+        await store.customer_360(str(cid))
+        cold.append((time.perf_counter() - started) * 1000)
     per_round: dict[str, list[float]] = {"ani_p50": [], "ani_p99": [], "v_p50": [], "v_p99": []}
     for _ in range(rounds):
         lookups: list[float] = []
@@ -107,7 +112,11 @@ async def measure(engine: AsyncEngine, count: int, samples: int, rounds: int) ->
         per_round["ani_p99"].append(percentile(lookups, 99))
         per_round["v_p50"].append(percentile(views, 50))
         per_round["v_p99"].append(percentile(views, 99))
-    return {k: statistics.median(v) for k, v in per_round.items()}
+    await store.close()
+    figures = {k: statistics.median(v) for k, v in per_round.items()}
+    figures["cold_p50"] = percentile(cold, 50)
+    figures["cold_p99"] = percentile(cold, 99)
+    return figures
 
 
 def remove_sqlite(path: Path) -> None:
@@ -173,16 +182,19 @@ def section(count: int, samples: int, rounds: int, results: dict[str, dict[str, 
         f"Command: `.venv/bin/python bench/crm_lookup.py --customers {count}`",
         "",
         f"{count:,} demo customers (`seed-demo --seed {SEED}`); {samples} random customers per "
-        f"round, {rounds} rounds, one connection at a time; ANI in national, international "
-        "and E.164 formats. Figures are the median over rounds of each round's percentile.",
+        f"round, {rounds} rounds, one request at a time; ANI in national, international "
+        "and E.164 formats. Figures are the median over rounds of each round's percentile, "
+        "after one pass over the sample (warm page cache); the last column is that pass "
+        "(lookup + 360).",
         "",
-        "| database | ANI lookup p50 | ANI lookup p99 | 360 p50 | 360 p99 |",
-        "|---|---|---|---|---|",
+        "| database | ANI lookup p50 | ANI lookup p99 | 360 p50 | 360 p99 | first pass p50 / p99 |",
+        "|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         lines.append(
             f"| {name} | {r['ani_p50']:.2f} ms | {r['ani_p99']:.2f} ms | "
-            f"{r['v_p50']:.2f} ms | {r['v_p99']:.2f} ms |"
+            f"{r['v_p50']:.2f} ms | {r['v_p99']:.2f} ms | "
+            f"{r['cold_p50']:.2f} / {r['cold_p99']:.2f} ms |"
         )
     if "SQLite" in results and "PostgreSQL" in results:
         s, p = results["SQLite"], results["PostgreSQL"]
