@@ -52,6 +52,16 @@ async def current_session(request: web.Request) -> Session | None:
     return session
 
 
+async def reload_session(request: web.Request) -> Session | None:
+    """Look the request's session up again, for long-lived websockets.
+
+    A websocket outlives the request that opened it: call this on each message or on a timer,
+    and close the socket when it returns None (signed out, expired, or user disabled).
+    """
+    request.pop(_SESSION, None)
+    return await current_session(request)
+
+
 def remember_session(request: web.Request, session: Session | None) -> None:
     """Make `session` the request's current session (after sign-in or sign-out)."""
     request[_SESSION] = session

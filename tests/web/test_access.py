@@ -13,7 +13,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from agents import Role, add_static, add_templates, public, render_page, requires
+from agents import (
+    Role,
+    add_static,
+    add_templates,
+    public,
+    reload_session,
+    render_page,
+    requires,
+)
 from agents.access import unruled_routes
 from config.app import create_app
 from config.settings import Settings
@@ -121,6 +129,9 @@ def add_probe_routes(app: web.Application) -> None:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         async for message in socket:
+            if await reload_session(request) is None:
+                await socket.close(code=4401, message=b"signed out")
+                break
             await socket.send_str(f"echo {message.data}")
         return socket
 
@@ -244,3 +255,19 @@ async def test_package_templates_and_static_files(
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert 'href="/static/app.css"' in html  # the base layout
     assert 'action="/signout"' in html
+
+
+async def test_websocket_notices_sign_out(probe_client: Client) -> None:
+    csrf = await sign_in(probe_client, "sam")
+    socket = await probe_client.ws_connect("/ws/probe")
+    try:
+        await socket.send_str("one")
+        assert await socket.receive_str() == "echo one"
+        signed_out = await probe_client.delete("/api/session", headers={"X-CSRF-Token": csrf})
+        assert signed_out.status == 204
+        await socket.send_str("two")
+        closing = await socket.receive()
+        assert closing.type == aiohttp.WSMsgType.CLOSE
+        assert socket.close_code == 4401
+    finally:
+        await socket.close()
