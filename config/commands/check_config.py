@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from config.loader import validate_document
-
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_UNREADABLE = 2
+from config.command_io import EXIT_OK, read_config
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,21 +21,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Check the file and report."""
-    filename: str = args.file
-    try:
-        with open(filename, encoding="utf-8") as stream:
-            text = stream.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        print(f"{filename}: cannot read the file: {reason}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    result = validate_document(text, filename)
-    if isinstance(result, list):
-        for issue in result:
-            print(issue, file=sys.stderr)
-        return EXIT_INVALID
+    config = read_config(args.file)
+    if isinstance(config, int):
+        return config
     print(
-        f"{filename}: OK: {len(result.queues)} queues, {len(result.routes)} routes, "
-        f"{len(result.agents)} agents, {len(result.skills)} skills"
+        f"{args.file}: OK: {len(config.queues)} queues, {len(config.routes)} routes, "
+        f"{len(config.agents)} agents, {len(config.skills)} skills"
     )
     return EXIT_OK
