@@ -6,9 +6,9 @@ Other packages use, from here:
 - `Api(tag)` with `api.route(...)` and `api.install(app)` for JSON endpoints in the OpenAPI
   document, `ApiError` for JSON errors,
 - `current_session(request)` for the signed-in user (`reload_session` in websockets),
-- `render_page(...)` for a page on the base layout, `add_nav_link(app, NavLink(...))` to list a page in the navigation,
-  `add_templates(app, loader)` and `add_static(app, name, directory)` for a package's own
-  templates and static files.
+- `render_page(...)` for a page on the base layout, `add_nav_link(app, NavLink(...))` to
+  list a page in the navigation, `add_templates(app, loader)` and
+  `add_static(app, name, directory)` for a package's own templates and static files.
 """
 
 from agents.access import public, requires
