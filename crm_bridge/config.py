@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from string import Formatter
 from types import MappingProxyType
 
 import phonenumbers
@@ -49,6 +50,18 @@ DEFAULT_ACTIVITY_FIELDS: FieldMap = MappingProxyType(
     }
 )
 
+# Which values each URL template may use.
+TEMPLATE_FIELDS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "search_by_number": frozenset({"number"}),
+        "search_by_account": frozenset({"account"}),
+        "contact": frozenset({"customer_id"}),
+        "activities": frozenset({"customer_id"}),
+        "log_activity": frozenset({"customer_id"}),
+        "create_contact": frozenset(),
+    }
+)
+
 DEFAULT_TIER_VALUES: Mapping[str, str] = MappingProxyType(
     {"platinum": "platinum", "gold": "gold", "standard": "standard"}
 )
@@ -83,6 +96,14 @@ class HttpCrmConfig:
             raise InvalidInput("external CRM base_url: must be an http(s) URL")
         if self.timeout_s <= 0:
             raise InvalidInput("external CRM timeout_s: must be > 0")
+        for name, allowed in TEMPLATE_FIELDS.items():
+            template = getattr(self, name)
+            try:
+                used = {f for _, f, _, _ in Formatter().parse(template) if f is not None}
+            except ValueError as exc:
+                raise InvalidInput(f"external CRM {name}: not a URL template") from exc
+            if not used <= allowed:
+                raise InvalidInput(f"external CRM {name}: may use only {sorted(allowed)}")
         tiers = {t.value for t in ValueTier}
         if not set(self.tier_values.values()) <= tiers:
             raise InvalidInput(f"external CRM tier_values: map onto {', '.join(sorted(tiers))}")

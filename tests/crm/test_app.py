@@ -96,6 +96,10 @@ def test_bad_config_is_refused(changes: dict[str, Any]) -> None:
 def test_bad_external_config_is_refused() -> None:
     with pytest.raises(InvalidInput, match="base_url"):
         HttpCrmConfig(base_url="ftp://crm.example")
+    with pytest.raises(InvalidInput, match="contact"):
+        HttpCrmConfig(base_url="https://crm.example", contact="/c/{customer_id}/{secret}")
+    with pytest.raises(InvalidInput, match="search_by_number"):
+        HttpCrmConfig(base_url="https://crm.example", search_by_number="/s?q={number")
     with pytest.raises(InvalidInput, match="tier_values"):
         HttpCrmConfig(base_url="https://crm.example", tier_values={"VIP": "diamond"})
 
