@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from config.schema import ContactCentreConfig, Destination, Queue
-from config.yaml_source import Path
+from config.yaml_source import FieldPath
 
 
-def _queue_exits(queue: Queue) -> Iterator[tuple[Path, Destination]]:
+def _queue_exits(queue: Queue) -> Iterator[tuple[FieldPath, Destination]]:
     limits = queue.limits
     if limits.max_length is not None:
         yield ("limits", "max_length", "to", "queue"), limits.max_length.to
@@ -22,18 +22,18 @@ def _queue_exits(queue: Queue) -> Iterator[tuple[Path, Destination]]:
         yield ("overflow", "to", "queue"), queue.overflow.to
 
 
-def overflow_loops(config: ContactCentreConfig) -> list[tuple[Path, str]]:
+def overflow_loops(config: ContactCentreConfig) -> list[tuple[FieldPath, str]]:
     """Return (path, message) for each destination that closes a loop of queues."""
     edges = {
         queue_id: [(path, dest.queue) for path, dest in _queue_exits(queue) if dest.queue]
         for queue_id, queue in config.queues.items()
     }
-    problems: list[tuple[Path, str]] = []
+    problems: list[tuple[FieldPath, str]] = []
     reported: set[frozenset[str]] = set()
     for start in config.queues:
         # Depth-first over the (tiny) queue graph. Each entry carries the chain so far and the
         # first hop out of `start` (its path and target), which is where a loop is reported.
-        stack: list[tuple[str, tuple[str, ...], tuple[Path, str] | None]] = [
+        stack: list[tuple[str, tuple[str, ...], tuple[FieldPath, str] | None]] = [
             (start, (start,), None)
         ]
         while stack:

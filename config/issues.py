@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from config.schema_types import EXPECTED
-from config.yaml_source import ParsedYaml, Path, PathPart
+from config.yaml_source import FieldPath, ParsedYaml, PathPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class ConfigIssue:
 
     file: str
     line: int
-    path: Path
+    path: FieldPath
     message: str
 
     @property
@@ -70,12 +70,12 @@ def sorted_issues(issues: Iterable[ConfigIssue]) -> list[ConfigIssue]:
     return sorted(unique, key=lambda i: (i.file, i.line, tuple(str(p) for p in i.path), i.message))
 
 
-def _clean_path(loc: tuple[int | str, ...]) -> Path:
+def _clean_path(loc: tuple[int | str, ...]) -> FieldPath:
     # pydantic marks an error in a mapping KEY by appending "[key]" after the key itself.
     return tuple(loc[:-1]) if loc and loc[-1] == "[key]" else tuple(loc)
 
 
-def describe(detail: ErrorDetails, path: Path, root: type[BaseModel]) -> str:
+def describe(detail: ErrorDetails, path: FieldPath, root: type[BaseModel]) -> str:
     """Say what was expected at `path` and what was found."""
     kind = detail["type"]
     context = detail.get("ctx") or {}
@@ -121,7 +121,7 @@ def render(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _unknown_key(path: Path, root: type[BaseModel]) -> str:
+def _unknown_key(path: FieldPath, root: type[BaseModel]) -> str:
     allowed = fields_at(root, path[:-1])
     if not allowed:
         return "unknown key"

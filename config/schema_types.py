@@ -8,13 +8,15 @@ not to guess at.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, PlainSerializer, PlainValidator, WrapSerializer
 from pydantic_core import PydanticCustomError
@@ -123,13 +125,23 @@ def _sip_uri(value: object) -> str:
     return value
 
 
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    # The installed tz database's own list: it leaves out files that are not zones
+    # (zone.tab, posixrules) and paths a name should never reach.
+    return frozenset(available_timezones())
+
+
 def _timezone(value: object) -> str:
     what = 'an IANA time zone such as "Europe/London"'
-    if not isinstance(value, str) or not value or value.startswith("/") or ".." in value:
-        raise expected(what)
+    if not isinstance(value, str) or value not in _zone_names():
+        close = (
+            difflib.get_close_matches(value, _zone_names(), n=1) if isinstance(value, str) else []
+        )
+        raise expected(f'an IANA time zone (did you mean "{close[0]}"?)' if close else what)
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise expected(what) from exc
     return value
 

@@ -14,7 +14,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 PathPart = str | int
-Path = tuple[PathPart, ...]
+FieldPath = tuple[PathPart, ...]
 
 # PyYAML's own notion of a line break (its marks count lines this way, not like str.splitlines).
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
@@ -30,7 +30,7 @@ class YamlProblem:
     """A syntax error, or a duplicate key, at a line (1-based) and path."""
 
     line: int
-    path: Path
+    path: FieldPath
     message: str
 
 
@@ -86,7 +86,7 @@ def _child(node: Node, part: PathPart) -> tuple[Node | None, Node] | None:
 
 def duplicate_keys(root: Node | None) -> Iterator[YamlProblem]:
     """Find keys given twice in one mapping (PyYAML silently keeps the last)."""
-    stack: list[tuple[Node, Path]] = [] if root is None else [(root, ())]
+    stack: list[tuple[Node, FieldPath]] = [] if root is None else [(root, ())]
     visited: set[int] = set()
     while stack:
         node, path = stack.pop()

@@ -173,10 +173,18 @@ CASES = [
     ),
     pytest.param(
         "    timezone: Europe/London",
+        "    timezone: Mars/Olympus_Mons",
+        "Olympus",
+        "calendars.office.timezone",
+        'expected an IANA time zone such as "Europe/London", got "Mars/Olympus_Mons"',
+        id="unknown-timezone",
+    ),
+    pytest.param(
+        "    timezone: Europe/London",
         "    timezone: Europe/Londn",
         "Londn",
         "calendars.office.timezone",
-        'expected an IANA time zone such as "Europe/London", got "Europe/Londn"',
+        'expected an IANA time zone (did you mean "Europe/London"?), got "Europe/Londn"',
         id="bad-timezone",
     ),
     pytest.param(
