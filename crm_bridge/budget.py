@@ -34,6 +34,11 @@ class BudgetedDirectory:
         self._view_budget_s = view_budget_s
         self._region = default_region
 
+    @property
+    def inner(self) -> CustomerDirectory:
+        """Return the wrapped directory (e.g. the SQL store, for its reports)."""
+        return self._inner
+
     async def lookup(
         self, ani: str | None, customer_id: str | None = None, account: str | None = None
     ) -> LookupResult:

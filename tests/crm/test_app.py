@@ -16,6 +16,7 @@ from crm_bridge.budget import BudgetedDirectory
 from crm_bridge.config import CrmConfig, HttpCrmConfig
 from crm_bridge.errors import InvalidInput
 from crm_bridge.interface import LookupStatus, NewCustomer
+from crm_bridge.sql_store import SqlDirectory
 
 
 async def test_open_directory_uses_the_sql_store(engine: AsyncEngine) -> None:
@@ -24,6 +25,7 @@ async def test_open_directory_uses_the_sql_store(engine: AsyncEngine) -> None:
     found = await directory.lookup("+44 20 7946 0958")
     assert found.customer_id == cid
     assert (await directory.customer_360(cid)).customer.name == "Ada"
+    assert isinstance(directory.inner, SqlDirectory)
     await directory.close()
 
 
