@@ -143,3 +143,63 @@ async def test_page_helper_calls_the_api_with_the_csrf_header(page: Page, site: 
     assert status == 204
     await page.goto(f"{site}/agent")
     await expect(page).to_have_url(f"{site}/signin?next=/agent")
+
+
+# For each visible element with its own text: its colour, the first opaque background behind
+# it, and the WCAG 2.x contrast ratio between them.
+CONTRAST_SCRIPT = """
+() => {
+  const channel = c => {
+    c /= 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const parse = s => s.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const background = el => {
+    for (let node = el; node; node = node.parentElement) {
+      const c = parse(getComputedStyle(node).backgroundColor);
+      if (c.length < 4 || c[3] === 1) return c;
+    }
+    return [255, 255, 255];
+  };
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const box = el.getBoundingClientRect();
+    if (!own || box.width === 0 || box.height === 0) continue;
+    const fg = luminance(parse(getComputedStyle(el).color));
+    const bg = luminance(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    out.push({ text: el.textContent.trim().slice(0, 40), ratio });
+  }
+  return out;
+}
+"""
+
+
+async def assert_readable(page: Page) -> None:
+    measured = await page.evaluate(CONTRAST_SCRIPT)
+    assert measured, "the page shows text"
+    too_faint = [m for m in measured if m["ratio"] < 4.5]  # WCAG AA for normal text
+    assert too_faint == []
+
+
+async def assert_every_field_labelled(page: Page) -> None:
+    unlabelled = await page.evaluate(
+        "[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]"
+        ".filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).length"
+    )
+    assert unlabelled == 0
+
+
+async def test_pages_are_readable_and_labelled(page: Page, site: str) -> None:
+    await sign_in(page, site, "ada", "not the password")
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await assert_readable(page)
+    await assert_every_field_labelled(page)
+    await sign_in(page, site, "ada")
+    await expect(page).to_have_url(f"{site}/agent")
+    await assert_readable(page)
+    await page.goto(f"{site}/admin")
+    await expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    await assert_readable(page)
