@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -47,6 +49,21 @@ def validate_document(text: str, filename: str) -> ContactCentreConfig | list[Co
     return config
 
 
+def validate_data(
+    data: Mapping[str, Any], filename: str = "config.yaml"
+) -> ContactCentreConfig | list[ConfigIssue]:
+    """Validate plain data (say, from a JSON API) by the same rules as a file.
+
+    The data is written out as YAML first, so there is one validation path and each issue's
+    line points into that YAML (the form `dump_config` exports).
+    """
+    return validate_document(_to_yaml(data), filename)
+
+
+def _to_yaml(data: object) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
 def _log_refusal(filename: str, issues: list[ConfigIssue]) -> None:
     # Lines and paths only: the messages quote values, which may be people's names. INFO, not
     # WARNING: validating drafts (check-config, the admin pages) refuses files routinely, and
@@ -69,5 +86,4 @@ def load_config(path: str | PathLike[str]) -> ContactCentreConfig:
 
 def dump_config(config: ContactCentreConfig) -> str:
     """Write a config back to YAML that loads to an equal config (for export)."""
-    data = config.model_dump(mode="json", exclude_none=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return _to_yaml(config.model_dump(mode="json", exclude_none=True))

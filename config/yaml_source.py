@@ -67,7 +67,7 @@ def _scalar_key(node: Node) -> object:
         return node.value
     # Construct the key as the loader would, so 1001 in the path matches the YAML key 1001.
     try:
-        return yaml.SafeLoader("").construct_object(node)
+        return _Loader("").construct_object(node)
     except yaml.YAMLError:
         return None
 

@@ -7,7 +7,7 @@ import dataclasses
 import pydantic
 import pytest
 
-from config.loader import dump_config, load_config, validate_document
+from config.loader import dump_config, load_config, validate_data, validate_document
 from config.schema import ContactCentreConfig
 from tests.config.helpers import BASE, EXAMPLE, config_of
 
@@ -78,3 +78,16 @@ def test_defaults_fill_what_a_minimal_file_leaves_out() -> None:
     assert queue.overflow is None
     assert dict(config.tiers) == {"platinum": 30, "gold": 20, "standard": 0}
     assert config.routes == {}
+
+
+def test_plain_data_is_validated_by_the_same_rules(example: ContactCentreConfig) -> None:
+    data = example.model_dump(mode="json", exclude_none=True)
+    assert validate_data(data) == example
+    data["queues"]["sales"]["wrap_up_s"] = "long"
+    issues = validate_data(data, "proposed.yaml")
+    assert isinstance(issues, list)
+    [issue] = issues
+    assert (issue.file, issue.dotted_path) == ("proposed.yaml", "queues.sales.wrap_up_s")
+    assert issue.message == 'expected a number, 0 or more, got "long"'
+    exported = dump_config(example).replace("wrap_up_s: 30.0", 'wrap_up_s: "long"', 1)
+    assert issue.line == exported.splitlines().index('    wrap_up_s: "long"') + 1
