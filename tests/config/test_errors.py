@@ -461,3 +461,17 @@ def test_overflow_to_itself_is_refused_and_a_chain_without_loop_is_not() -> None
         "    name: Support", "    name: Support\n    overflow: {after_s: 5, to: {queue: sales}}"
     )
     assert config_of(chain).queues["support"].overflow is not None
+
+
+def test_refusal_is_logged_with_places_but_not_values(caplog: pytest.LogCaptureFixture) -> None:
+    text = edit("    name: Ann", "    name: 12345")
+    text = edit('    dnis: "+441632960100"', '    dnis: "+44 1632 960100"', text)
+    with caplog.at_level("INFO", logger="config.loader"):
+        issues_of(text)
+    [record] = caplog.records
+    message = record.getMessage()
+    assert message.startswith("config test.yaml refused with 2 issue(s) at ")
+    assert "routes.main.dnis" in message
+    assert "agents.ann.name" in message
+    assert "12345" not in message
+    assert "1632" not in message
