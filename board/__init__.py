@@ -1,0 +1,1 @@
+"""Supervisor board: event log, metrics, live board, reports and Prometheus metrics."""

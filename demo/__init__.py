@@ -1,0 +1,1 @@
+"""The demo: softphone agents and a traffic generator around `switchboard serve`."""
