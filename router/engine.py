@@ -34,8 +34,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping
 
 from router.events import (
     AgentStateChanged,
@@ -80,6 +80,9 @@ CANDIDATES_SHOWN = 5
 _NEW, _WAITING, _PREFERRED, _OFFERED, _CONNECTED = range(5)
 _OFFER, _WRAP, _STEP, _MAXWAIT, _PREFER, _EMPTY = range(6)
 _STAFFED = (AgentState.READY, AgentState.RESERVED, AgentState.ON_CALL, AgentState.WRAP_UP)
+# Per-queue state counts are lists indexed by state: hashing an enum member is a Python call.
+_STATE_INDEX = {state: index for index, state in enumerate(AgentState)}
+_STATES = tuple(AgentState)
 
 CallerEntry = tuple[float, int, float, int, int, str]
 AgentEntry = tuple[float, float, int, int, str]
@@ -136,6 +139,7 @@ class _Agent:
         "links",
         "misses",
         "order",
+        "pools",
         "reason_code",
         "since",
         "spec",
@@ -150,6 +154,7 @@ class _Agent:
         self.spec = spec
         self.order = order
         self.links = links
+        self.pools = tuple((link.queue_id, link.level) for link in links)
         self.state = AgentState.LOGGED_OUT
         self.since = 0.0
         self.reason_code: str | None = None
@@ -185,6 +190,7 @@ class Engine:
         self._rr_last: dict[tuple[str, str], int] = {}
         self._rr_turn: dict[str, int] = {}
         self._clock: dict[str, float] = {}
+        self._state_reasons: dict[str, Reason] = {}
         self._configure(queues, agents, tier_boosts)
         self._reset_indexes()
         for plan in self._plans.values():
@@ -213,6 +219,7 @@ class Engine:
             else:
                 runtime.spec = spec
                 runtime.links = self._links[spec.id]
+                runtime.pools = tuple((link.queue_id, link.level) for link in runtime.links)
         for plan in self._plans.values():
             self._aht.setdefault(plan.spec.id, plan.spec.expected_handle_s)
 
@@ -220,12 +227,9 @@ class Engine:
     def _check_config(queues: list[QueueSpec], agents: list[AgentSpec]) -> None:
         ids = [q.id for q in queues]
         agent_ids = [a.id for a in agents]
-        problems = [
-            f"duplicate queue id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})
-        ]
+        problems = [f"duplicate queue id {i!r}" for i, n in sorted(Counter(ids).items()) if n > 1]
         problems += [
-            f"duplicate agent id {i!r}"
-            for i in sorted({i for i in agent_ids if agent_ids.count(i) > 1})
+            f"duplicate agent id {i!r}" for i, n in sorted(Counter(agent_ids).items()) if n > 1
         ]
         known = set(ids)
         for queue in queues:
@@ -252,9 +256,7 @@ class Engine:
         self._waiting: dict[str, dict[str, _Caller]] = {q: {} for q in self._plans}
         self._fifo: dict[str, deque[tuple[_Caller, int]]] = {q: deque() for q in self._plans}
         self._preferred: dict[str, dict[str, _Caller]] = {}
-        self._counts: dict[str, dict[AgentState, int]] = {
-            q: dict.fromkeys(AgentState, 0) for q in self._plans
-        }
+        self._counts: dict[str, list[int]] = {q: [0] * len(_STATES) for q in self._plans}
         self._logged: dict[str, int] = dict.fromkeys(self._plans, 0)
         self._logged_level: dict[tuple[str, int], int] = {}
         self._empty_token: dict[str, int] = dict.fromkeys(self._plans, 0)
@@ -294,6 +296,7 @@ class Engine:
             if agent.spec.id in kept_agents:
                 continue
             agent.links = ()
+            agent.pools = ()
             if agent.state is AgentState.RESERVED and agent.call_id is not None:
                 caller = self._calls[agent.call_id]
                 events.append(
@@ -583,7 +586,8 @@ class Engine:
         if place is None:
             return None
         queue_id = self._calls[call_id].queue_id
-        staffed = sum(self._counts[queue_id][s] for s in _STAFFED)
+        counts = self._counts[queue_id]
+        staffed = sum(counts[_STATE_INDEX[s]] for s in _STAFFED)
         if staffed == 0:
             return None
         return place * self._aht[queue_id] / staffed
@@ -599,7 +603,7 @@ class Engine:
             waiting=waiting,
             ringing=self._ringing(queue_id),
             longest_wait_s=0.0 if front is None else max(0.0, now - front.entered),
-            agents=dict(self._counts[queue_id]),
+            agents=dict(zip(_STATES, self._counts[queue_id], strict=True)),
             handle_time_s=self._aht[queue_id],
         )
 
@@ -639,7 +643,7 @@ class Engine:
         return caller
 
     def _ringing(self, queue_id: str) -> int:
-        return self._counts[queue_id][AgentState.RESERVED]
+        return self._counts[queue_id][_STATE_INDEX[AgentState.RESERVED]]
 
     def _fifo_front(self, queue_id: str) -> _Caller | None:
         fifo = self._fifo[queue_id]
@@ -733,14 +737,20 @@ class Engine:
     def _reach_step(self, caller: _Caller, now: float) -> int:
         """Return the step a caller is at: by time, and past steps with nobody logged in."""
         plan = self._plans[caller.queue_id]
+        last = len(plan.step_times) - 1
+        if caller.step == last:
+            return last
         step = max(caller.step, plan.step_for(now - caller.entered))
-        while step < plan.last_step and not self._pool_logged(caller.queue_id, step):
+        while step < last and not self._pool_logged(caller.queue_id, step):
             step += 1
         return step
 
     def _pool_logged(self, queue_id: str, step: int) -> bool:
         level = self._logged_level
-        return any(level.get((queue_id, k), 0) for k in range(step + 1))
+        for k in range(step + 1):  # noqa: SIM110 - a plain loop skips a generator on the hot path
+            if level.get((queue_id, k), 0):
+                return True
+        return False
 
     def _place(
         self, caller: _Caller, now: float, events: list[Event], *, arriving: bool, match: bool
@@ -859,16 +869,15 @@ class Engine:
         caller.version += 1
         caller.agent_id = agent.spec.id
         queue_id = caller.queue_id
-        turn = self._rr_turn.get(queue_id, 0) + 1
-        self._rr_turn[queue_id] = turn
-        self._rr_last[(queue_id, agent.spec.id)] = turn
+        if caller.spec.strategy is Strategy.ROUND_ROBIN:
+            turn = self._rr_turn.get(queue_id, 0) + 1
+            self._rr_turn[queue_id] = turn
+            self._rr_last[(queue_id, agent.spec.id)] = turn
         agent.call_id = caller.call.call_id
         caller.offer_deadline = now + caller.spec.offer_timeout_s
         self._push_deadline(caller.offer_deadline, _OFFER, caller.call.call_id, caller.version)
         events.append(Offer(caller.call.call_id, agent.spec.id, queue_id, reason))
-        self._set_state(
-            agent, AgentState.RESERVED, None, f"offered {caller.call.call_id}", now, events
-        )
+        self._set_state(agent, AgentState.RESERVED, None, "offered a call", now, events)
 
     def _requeue(self, caller: _Caller, now: float, events: list[Event]) -> None:
         """Put a caller whose offer ended back in line, at the head of its priority."""
@@ -978,26 +987,37 @@ class Engine:
         agent.version += 1
         if agent.idle_listed:
             agent.idle_listed = False
+            idle_live = self._idle_live
+            for pool in agent.pools:
+                idle_live[pool] -= 1
+        crossing = old is AgentState.LOGGED_OUT or new is AgentState.LOGGED_OUT
+        if crossing:
+            self._count(agent, old, -1)
+            self._count(agent, new, +1)
+        else:
+            old_index, new_index = _STATE_INDEX[old], _STATE_INDEX[new]
+            counts = self._counts
             for link in agent.links:
-                self._idle_live[(link.queue_id, link.level)] -= 1
-        self._count(agent, old, -1)
+                row = counts[link.queue_id]
+                row[old_index] -= 1
+                row[new_index] += 1
         agent.state = new
         agent.since = now
         agent.reason_code = code if new is AgentState.NOT_READY else None
-        self._count(agent, new, +1)
-        if old is AgentState.LOGGED_OUT or new is AgentState.LOGGED_OUT:
+        if crossing:
             self._logged_changed(agent, now)
         if new is AgentState.READY:
             agent.idle_since = now
-        events.append(
-            AgentStateChanged(
-                agent.spec.id, old, new, agent.reason_code, Reason("agent state", why)
-            )
-        )
+        reason = self._state_reasons.get(why)
+        if reason is None:
+            # The texts come from a small fixed set (no ids), so caching them stays bounded.
+            reason = self._state_reasons[why] = Reason("agent state", why)
+        events.append(AgentStateChanged(agent.spec.id, old, new, agent.reason_code, reason))
 
     def _count(self, agent: _Agent, state: AgentState, delta: int) -> None:
+        index = _STATE_INDEX[state]
         for link in agent.links:
-            self._counts[link.queue_id][state] += delta
+            self._counts[link.queue_id][index] += delta
             if state is not AgentState.LOGGED_OUT:
                 self._logged[link.queue_id] += delta
                 key = (link.queue_id, link.level)
@@ -1018,25 +1038,32 @@ class Engine:
         """Push a ready agent into the idle heap of every pool it belongs to."""
         seq = next(self._seq)
         agent.idle_listed = True
-        for link in agent.links:
+        agent_id = agent.spec.id
+        heaps = self._idle_heaps
+        idle_live = self._idle_live
+        for link, where in zip(agent.links, agent.pools, strict=True):
             plan = self._plans[link.queue_id]
-            spec = plan.spec
-            key = agent_key(
-                spec.strategy,
-                idle_since=agent.idle_since,
-                score=plan.scores[agent.spec.id],
-                calls=agent.calls,
-                talk_s=agent.talk_s,
-                rr_last=self._rr_last.get((spec.id, agent.spec.id), -1),
-                order=plan.order[agent.spec.id],
-                clock=self._clock.get(spec.id, 0.0),
-                rng=self._rng,
-            )
-            where = (link.queue_id, link.level)
-            heap = self._idle_heaps.setdefault(where, [])
-            live = self._idle_live.get(where, 0) + 1
-            self._idle_live[where] = live
-            heapq.heappush(heap, (key[0], key[1], seq, agent.version, agent.spec.id))
+            strategy = plan.spec.strategy
+            if strategy is Strategy.LONGEST_IDLE:  # the default, kept off the generic path
+                key = (agent.idle_since, 0.0)
+            else:
+                key = agent_key(
+                    strategy,
+                    idle_since=agent.idle_since,
+                    score=plan.scores[agent_id],
+                    calls=agent.calls,
+                    talk_s=agent.talk_s,
+                    rr_last=self._rr_last.get((link.queue_id, agent_id), -1),
+                    order=plan.order[agent_id],
+                    clock=self._clock.get(link.queue_id, 0.0),
+                    rng=self._rng,
+                )
+            heap = heaps.get(where)
+            if heap is None:
+                heap = heaps[where] = []
+            live = idle_live.get(where, 0) + 1
+            idle_live[where] = live
+            heapq.heappush(heap, (key[0], key[1], seq, agent.version, agent_id))
             if len(heap) > 2 * live + 32:
                 heap[:] = [e for e in heap if self._agent_entry_live(e)]
                 heapq.heapify(heap)
@@ -1050,30 +1077,37 @@ class Engine:
     ) -> tuple[_Agent, Reason] | None:
         """Return the best idle agent for a caller (levels 0..its step), with the reason."""
         best: AgentEntry | None = None
+        tops: list[AgentEntry] = []
         heaps = self._idle_heaps
         queue_id = caller.queue_id
+        live = self._agent_entry_live
         for level in range(caller.step + 1):
             heap = heaps.get((queue_id, level))
             if not heap:
                 continue
-            while heap and not self._agent_entry_live(heap[0]):
+            while heap and not live(heap[0]):
                 heapq.heappop(heap)
-            if heap and (best is None or heap[0] < best):
-                best = heap[0]
+            if heap:
+                top = heap[0]
+                tops.append(top)
+                if best is None or top < best:
+                    best = top
         if best is None:
             return None
         strategy = plan.spec.strategy
         if strategy is Strategy.RANDOM_WEIGHTED:
             self._clock[queue_id] = best[0]
         agent = self._agents[best[4]]
-        shown: list[AgentEntry] = []
-        for level in range(caller.step + 1):
-            shown += self._top(heaps.get((queue_id, level), []), self._agent_entry_live)
-        shown.sort()
+        # The candidates are what the decision really compared: the best idle agent of each
+        # pool level the caller may use (a full ranking would cost a scan).
+        winner = describe(strategy, (best[0], best[1]), now)
+        if len(tops) > 1:
+            tops.sort()
         candidates = tuple(
-            Candidate(e[4], describe(strategy, (e[0], e[1]), now)) for e in shown[:CANDIDATES_SHOWN]
+            Candidate(e[4], winner if e is best else describe(strategy, (e[0], e[1]), now))
+            for e in tops[:CANDIDATES_SHOWN]
         )
-        why = f"{LABELS[strategy]}: {describe(strategy, (best[0], best[1]), now)}"
+        why = f"{LABELS[strategy]}: {winner}"
         return agent, Reason(plan.step_label(caller.step), why, candidates)
 
     def _take_best_caller(self, agent: _Agent, now: float, events: list[Event]) -> None:
@@ -1087,17 +1121,20 @@ class Engine:
             if best is None or rank < best:
                 best, best_caller = rank, caller
         heaps = self._caller_heaps
+        calls = self._calls
+        live = self._caller_entry_live
         for link in agent.links:
-            plan = self._plans[link.queue_id]
-            for step in range(link.level, plan.last_step + 1):
-                heap = heaps.get((link.queue_id, step))
+            queue_id = link.queue_id
+            last = len(self._plans[queue_id].step_times)
+            for step in range(link.level, last):
+                heap = heaps.get((queue_id, step))
                 if not heap:
                     continue
-                while heap and not self._caller_entry_live(heap[0]):
+                while heap and not live(heap[0]):
                     heapq.heappop(heap)
                 if not heap:
                     continue
-                caller = self._calls[heap[0][5]]
+                caller = calls[heap[0][5]]
                 rank = self._rank(caller, now, link.queue_priority)
                 candidates.append((rank, caller))
                 if best is None or rank < best:
@@ -1106,13 +1143,12 @@ class Engine:
             self._push_idle(agent)
             return
         candidates.sort(key=lambda pair: pair[0])
+        winner = self._describe_caller(best_caller, now)
         shown = tuple(
-            Candidate(c.call.call_id, self._describe_caller(c, now))
+            Candidate(c.call.call_id, winner if c is best_caller else self._describe_caller(c, now))
             for _, c in candidates[:CANDIDATES_SHOWN]
         )
-        why = (
-            f"best caller across {len(candidates)} lines: {self._describe_caller(best_caller, now)}"
-        )
+        why = f"best caller across {len(candidates)} lines: {winner}"
         self._offer(best_caller, agent, Reason("agent ready", why, shown), now, events)
 
     def _rank(
@@ -1125,28 +1161,6 @@ class Engine:
         effective = caller.pkey + caller.spec.aging_per_s * now
         text = f"priority {effective:g} in {caller.queue_id}, waited {now - caller.entered:g} s"
         return text + (", back after an unanswered offer" if caller.head else "")
-
-    @staticmethod
-    def _top(heap: list[AgentEntry], live: Callable[[AgentEntry], bool]) -> list[AgentEntry]:
-        """Return up to a handful of live entries from the top of a heap, best first.
-
-        Walks the heap as a tree (children of i are 2i+1 and 2i+2) with a small frontier,
-        visiting a bounded number of nodes so the cost stays constant.
-        """
-        found: list[AgentEntry] = []
-        if not heap:
-            return found
-        frontier: list[tuple[AgentEntry, int]] = [(heap[0], 0)]
-        visited = 0
-        while frontier and len(found) < CANDIDATES_SHOWN and visited < 4 * CANDIDATES_SHOWN:
-            entry, index = heapq.heappop(frontier)
-            visited += 1
-            if live(entry):
-                found.append(entry)
-            for child in (2 * index + 1, 2 * index + 2):
-                if child < len(heap):
-                    heapq.heappush(frontier, (heap[child], child))
-        return found
 
     # ----------------------------------------------------------------- deadlines
 
@@ -1201,6 +1215,8 @@ class Engine:
     def _fire_due(self, now: float) -> list[Event]:
         events: list[Event] = []
         heap = self._deadlines
+        if not heap or heap[0][0] > now:
+            return events
         while heap and heap[0][0] <= now:
             entry = heapq.heappop(heap)
             if self._deadline_live(entry):
