@@ -174,7 +174,9 @@ class SipEndpoint:
 
     def contact(self, user: str = "switchboard", transport: str = "UDP") -> Address:
         """Return a Contact address pointing at this endpoint."""
-        params: dict[str, str | None] = {} if transport == "UDP" else {"transport": transport}
+        params: dict[str, str | None] = {}
+        if transport != "UDP":
+            params["transport"] = transport.lower()
         return Address(SipUri("sip", user, self.host, self.port, params))
 
     # -- dialogs ---------------------------------------------------------------------------

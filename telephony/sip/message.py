@@ -273,6 +273,8 @@ def parse_message(data: bytes, *, framed: bool = False) -> Request | Response:
     start = lines[0].rstrip("\r")
     if not start:
         raise SipParseError("empty message")
+    if "\r" in start:
+        raise SipParseError("bare CR in the start line")
     if len(lines) > MAX_HEADER_LINES:
         raise SipParseError("too many header lines")
     # Errors carry the headers only for requests: a broken response is never answered.
@@ -296,6 +298,11 @@ def _parse_header_lines(lines: list[str], is_request: bool) -> Headers:
         line = raw.rstrip("\r")
         if not line:
             continue
+        if "\r" in line:
+            # A bare CR is a line break to some parsers: relaying it would let a value
+            # smuggle in a header, so the message is refused.
+            partial = Headers._trusted(items) if is_request else None
+            raise SipParseError("bare CR in a header line", headers=partial)
         if line[0] in " \t":
             # Header folding (RFC 3261 §7.3.1): the continuation joins the previous value.
             if not items:

@@ -76,6 +76,15 @@ class Binding:
     cseq: int
     source: Peer
 
+    @property
+    def destination(self) -> Peer:
+        """Where to send requests for this contact: the address it registered from.
+
+        That works through NAT and reuses the phone's TCP connection; the Contact URI
+        (`contact.uri`) is still the Request-URI to use.
+        """
+        return self.source
+
     def expires_in(self, now: float) -> int:
         """Return the seconds left, rounded down, never negative."""
         return max(0, int(self.expires_at - now))

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from telephony.sip.builder import make_non2xx_ack, make_response, new_tag
+from telephony.sip.dialog import Dialog
 from telephony.sip.headers import Headers
 from telephony.sip.message import Request, Response
 from telephony.sip.timers import TimerConfig
@@ -110,7 +111,7 @@ class ServerTransaction:
         # Set by whoever owns the call; called when a final response to INVITE is never ACKed.
         self.on_ack_timeout: Callable[[ServerTransaction], None] | None = None
         # The dialog this request belongs to, when the endpoint matched one.
-        self.dialog: object | None = None
+        self.dialog: Dialog | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._send = send
         self._config = timers

@@ -144,6 +144,7 @@ class SipTransport:
         self._server: asyncio.Server | None = None
         self._connections: dict[tuple[str, int], _TcpConnection] = {}
         self._connecting: dict[tuple[str, int], asyncio.Task[_TcpConnection]] = {}
+        self._resolving: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Bind the listeners; with port 0, UDP and TCP share one free port."""
@@ -176,9 +177,10 @@ class SipTransport:
 
     async def stop(self) -> None:
         """Close the listeners and every TCP connection."""
-        for task in list(self._connecting.values()):
+        for task in [*self._connecting.values(), *self._resolving]:
             task.cancel()
         self._connecting.clear()
+        self._resolving.clear()
         if self._udp is not None:
             self._udp.close()
             self._udp = None
@@ -224,7 +226,11 @@ class SipTransport:
                 self._udp.sendto(data, (peer.host, peer.port))
             else:
                 # sendto with a name would resolve it synchronously and block the loop.
-                asyncio.get_running_loop().create_task(self._resolve_and_send(data, peer))
+                resolving = asyncio.get_running_loop().create_task(
+                    self._resolve_and_send(data, peer)
+                )
+                self._resolving.add(resolving)
+                resolving.add_done_callback(self._resolving.discard)
             return
         if peer.transport != "TCP":
             raise ConnectionError(f"unsupported transport {peer.transport}")
@@ -241,7 +247,10 @@ class SipTransport:
     async def _resolve_and_send(self, data: bytes, peer: Peer) -> None:
         loop = asyncio.get_running_loop()
         try:
-            infos = await loop.getaddrinfo(peer.host, peer.port, type=socket.SOCK_DGRAM)
+            family = self._udp.get_extra_info("socket").family if self._udp else 0
+            infos = await loop.getaddrinfo(
+                peer.host, peer.port, family=family, type=socket.SOCK_DGRAM
+            )
         except OSError as exc:
             log.warning("cannot resolve a UDP destination: %s", exc.strerror)
             return

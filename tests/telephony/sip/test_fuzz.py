@@ -36,7 +36,7 @@ def exercise(message: SipMessage) -> None:
             accessor()
     for name, value in message.headers:
         message.headers.get_all(name)
-        assert "\n" not in value
+        assert "\n" not in value and "\r" not in value
 
 
 def check(data: bytes) -> None:

@@ -100,6 +100,8 @@ def test_udp_body_truncated_to_content_length() -> None:
         (REGISTER.replace(b"Expires: 7200", b"Expires 7200"), "header line"),
         (b"SIP/2.0 2000 OK\r\n\r\n", "status code"),
         (b" folded\r\nVia: x\r\n\r\n", "request line"),
+        (REGISTER.replace(b"Expires: 7200", b"Expires: 7200\rX-Injected: 1"), "bare CR"),
+        (b"SIP/2.0 200 O\rK\r\n\r\n", "bare CR"),
     ],
 )
 def test_malformed_messages_raise_parse_error(wire: bytes, reason: str) -> None:

@@ -214,3 +214,15 @@ async def test_unreachable_tcp_destination_ends_with_503() -> None:
         # With T1 = 5 s, timer F would take 320 s: the 503 can only come from the refusal.
         assert (await asyncio.wait_for(tx.wait_final(), WAIT)).status == 503
         assert endpoint.transaction_counts == (0, 0)
+
+
+async def test_udp_destination_by_name_is_resolved(
+    fast_timers: TimerConfig, udp_peer: UdpPeer
+) -> None:
+    async with SipEndpoint(port=0, timers=fast_timers) as endpoint:
+        req, _ = outgoing("OPTIONS", udp_peer)
+        tx = endpoint.send_request(req, Peer("UDP", "localhost", udp_peer.port))
+        sent = request(await udp_peer.recv())
+        assert sent.method == "OPTIONS"
+        udp_peer.send(Response(200, headers=sent.headers.copy()).to_bytes(), endpoint.port)
+        assert (await asyncio.wait_for(tx.wait_final(), WAIT)).status == 200
