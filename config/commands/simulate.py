@@ -130,14 +130,18 @@ def run(args: argparse.Namespace) -> int:
     config = read_config(args.config)
     if isinstance(config, int):
         return config
-    try:
-        traffic = traffic_for(args, config)
-    except ValueError as exc:
-        print(f"switchboard simulate: {exc}", file=sys.stderr)
+    if not config.queues:
+        print(f"switchboard simulate: {args.config} defines no queues to call", file=sys.stderr)
         return EXIT_INVALID
     queues, agents, tiers = to_router(config)
-    report = simulate(
-        queues, agents, tiers, traffic, args.minutes, args.calls_per_minute, args.seed
-    )
+    try:
+        traffic = traffic_for(args, config)
+        report = simulate(
+            queues, agents, tiers, traffic, args.minutes, args.calls_per_minute, args.seed
+        )
+    except ValueError as exc:
+        # The router refuses inputs it cannot simulate (e.g. an impossible traffic mix).
+        print(f"switchboard simulate: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     print(render(report, traffic, len(agents)))
     return EXIT_OK

@@ -102,3 +102,22 @@ def test_invalid_config_is_refused_before_simulating(
     assert (code, out) == (1, "")
     assert "agents.ann.skills.sales: expected a proficiency" in err
     assert simulate(capsys, str(tmp_path / "missing.yaml"))[0] == 2
+
+
+def test_config_without_queues_is_refused_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "empty.yaml"
+    file.write_text("version: 1\nqueues: {}\n", "utf-8")
+    code, out, err = simulate(capsys, str(file))
+    assert (code, out) == (1, "")
+    assert err == f"switchboard simulate: {file} defines no queues to call\n"
+
+
+def test_no_answer_share_of_one_is_refused_by_the_router(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = simulate(capsys, str(EXAMPLE), "--minutes", "1", "--no-answer-share", "1")
+    assert (code, out) == (1, "")
+    assert err.startswith("switchboard simulate: ")
+    assert "no_answer_share" in err
