@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from config.app import SETTINGS, create_app
+from config.command_io import read_config
 from config.settings import load_settings
 
 log = logging.getLogger("switchboard")
@@ -26,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="start the service",
         description="Start Switchboard. Flags override SWITCHBOARD_* environment variables.",
     )
-    parser.add_argument("--config", type=Path, help="the routing config (YAML)")
+    parser.add_argument(
+        "--config", type=Path, help="the routing config (YAML), checked before starting"
+    )
     parser.add_argument("--host", help="address the web app listens on")
     parser.add_argument("--port", type=int, help="port the web app listens on")
     parser.add_argument("--data-dir", type=Path, help="where the embedded store lives")
@@ -73,6 +76,16 @@ def run(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"serve: bad settings:\n{exc}", file=sys.stderr)
         return 2
+    # Refuse to start on a config check-config would refuse, with the same messages.
+    routing = read_config(str(settings.config_file))
+    if isinstance(routing, int):
+        return routing
+    log.info(
+        "routing config %s: %d queues, %d routes",
+        settings.config_file,
+        len(routing.queues),
+        len(routing.routes),
+    )
     try:
         app = create_app(settings)
     except ValueError as exc:  # a package refusing its part of the settings

@@ -18,6 +18,7 @@ from config.cli import main
 from config.database import create_engine
 
 REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "config" / "example.yaml"
 
 
 async def authenticate(data_dir: Path, username: str, password: str) -> Role | None:
@@ -112,6 +113,8 @@ async def test_serve_listens_answers_and_stops_on_sigterm(tmp_path: Path) -> Non
         "-m",
         "config.cli",
         "serve",
+        "--config",
+        str(REPO / "config" / "example.yaml"),
         "--host",
         "127.0.0.1",
         "--port",
@@ -147,5 +150,18 @@ async def test_serve_listens_answers_and_stops_on_sigterm(tmp_path: Path) -> Non
 
 def test_serve_refuses_bad_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWITCHBOARD_CRM_REGION", "XX")
-    argv = ["serve", "--port", "0", "--data-dir", str(tmp_path)]
+    argv = ["serve", "--config", str(EXAMPLE), "--port", "0", "--data-dir", str(tmp_path)]
     assert run_cli(monkeypatch, argv, io.StringIO()) == 2
+
+
+def test_serve_refuses_a_config_check_config_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(EXAMPLE.read_text().replace("queues:", "queuez:", 1))
+    argv = ["serve", "--config", str(broken), "--port", "0", "--data-dir", str(tmp_path)]
+    assert run_cli(monkeypatch, argv, io.StringIO()) == 1
+    assert "broken.yaml" in capsys.readouterr().err
+    missing = ["serve", "--config", str(tmp_path / "nope.yaml"), "--data-dir", str(tmp_path)]
+    assert run_cli(monkeypatch, missing, io.StringIO()) == 2
+    assert "cannot read the file" in capsys.readouterr().err
