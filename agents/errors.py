@@ -55,10 +55,16 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     return fields
 
 
-async def page_error(request: web.Request, status: int, title: str, message: str) -> web.Response:
+async def page_error(
+    request: web.Request, status: int, title: str, message: str, *, with_session: bool = True
+) -> web.Response:
     """Render the error page."""
     return await render_page(
-        request, "error.html", {"title": title, "message": message}, status=status
+        request,
+        "error.html",
+        {"title": title, "message": message},
+        status=status,
+        with_session=with_session,
     )
 
 
@@ -89,6 +95,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.exception("unhandled error on %s %s", request.method, request.path)
         if is_api_request(request):
             return json_error(500, "internal error; it has been logged")
+        # Without the session: the failure may be the session store itself.
         return await page_error(
-            request, 500, "Something went wrong", "The error has been logged. Try again."
+            request,
+            500,
+            "Something went wrong",
+            "The error has been logged. Try again.",
+            with_session=False,
         )

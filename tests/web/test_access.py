@@ -139,6 +139,12 @@ def add_probe_routes(app: web.Application) -> None:
     async def open_page(request: web.Request) -> web.Response:
         return web.Response(text="anyone")
 
+    @requires(Role.AGENT)
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("customer Jane Doe +441234567890 broke it")
+
+    app.router.add_get("/broken", broken)
+    app.router.add_get("/api/probe/broken", broken)
     app.router.add_get("/unruled", unruled)
     app.router.add_get("/api/probe/board", board_data)
     app.router.add_get("/ws/probe", board_socket)
@@ -271,3 +277,19 @@ async def test_websocket_notices_sign_out(probe_client: Client) -> None:
         assert socket.close_code == 4401
     finally:
         await socket.close()
+
+
+async def test_unexpected_errors_are_logged_and_answered_plainly(
+    probe_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    await sign_in(probe_client, "ada")
+    with caplog.at_level(logging.ERROR):
+        page = await probe_client.get("/broken")
+        api = await probe_client.get("/api/probe/broken")
+    assert page.status == 500
+    text = await page.text()
+    assert "Something went wrong" in text
+    assert "Jane Doe" not in text
+    assert api.status == 500
+    assert await api.json() == {"error": "internal error; it has been logged", "fields": {}}
+    assert "unhandled error on GET /broken" in caplog.text
