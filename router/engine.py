@@ -36,6 +36,7 @@ import itertools
 import random
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
+from typing import NoReturn
 
 from router.events import (
     AgentStateChanged,
@@ -191,6 +192,10 @@ class Engine:
         self._rr_turn: dict[str, int] = {}
         self._clock: dict[str, float] = {}
         self._state_reasons: dict[str, Reason] = {}
+        # Events of deadlines fired by an input that was then refused; the next call returns them.
+        self._held: list[Event] = []
+        self._held_at = 0.0
+        self._last_now = 0.0
         self._configure(queues, agents, tier_boosts)
         self._reset_indexes()
         for plan in self._plans.values():
@@ -405,7 +410,9 @@ class Engine:
         events = self._fire_due(now)
         state = agent.state
         if state in (AgentState.LOGGED_OUT, AgentState.RESERVED):
-            raise InvalidTransition(f"agent {agent_id} cannot go ready while {state}")
+            self._refuse(
+                events, InvalidTransition(f"agent {agent_id} cannot go ready while {state}")
+            )
         if state is AgentState.NOT_READY:
             self._set_state(agent, AgentState.READY, None, "agent ready", now, events)
             self._take_best_caller(agent, now, events)
@@ -422,7 +429,7 @@ class Engine:
         events = self._fire_due(now)
         state = agent.state
         if state is AgentState.LOGGED_OUT:
-            raise InvalidTransition(f"agent {agent_id} is logged out")
+            self._refuse(events, InvalidTransition(f"agent {agent_id} is logged out"))
         if state is AgentState.ON_CALL:
             agent.after_call = (AgentState.NOT_READY, reason_code)
         elif state is AgentState.WRAP_UP:
@@ -442,7 +449,7 @@ class Engine:
         events = self._fire_due(now)
         state = agent.state
         if state is AgentState.LOGGED_OUT:
-            raise InvalidTransition(f"agent {agent_id} is already logged out")
+            self._refuse(events, InvalidTransition(f"agent {agent_id} is already logged out"))
         if state is AgentState.ON_CALL:
             agent.after_call = (AgentState.LOGGED_OUT, None)
             return events
@@ -459,7 +466,8 @@ class Engine:
             raise InvalidTransition(f"call {call_id} has no offer ringing")
         events = self._fire_due(now)
         if caller.state != _OFFERED or caller.agent_id is None:
-            raise InvalidTransition(f"call {call_id}: the offer timed out before the answer")
+            error = InvalidTransition(f"call {call_id}: the offer timed out before the answer")
+            self._refuse(events, error)
         agent = self._agents[caller.agent_id]
         agent.misses = 0
         agent.calls += 1
@@ -552,6 +560,8 @@ class Engine:
 
     def next_deadline(self) -> float | None:
         """Return when `advance` must next be called, or None when nothing is timed."""
+        if self._held:
+            return self._held_at
         heap = self._deadlines
         while heap and not self._deadline_live(heap[0]):
             heapq.heappop(heap)
@@ -629,6 +639,12 @@ class Engine:
         return self._caller(call_id).agent_id
 
     # ----------------------------------------------------------------- helpers: lookup
+
+    def _refuse(self, events: list[Event], error: RoutingError) -> NoReturn:
+        """Raise `error`, keeping the events already fired for the next call to return."""
+        self._held = events + self._held
+        self._held_at = self._last_now
+        raise error
 
     def _agent(self, agent_id: str) -> _Agent:
         agent = self._agents.get(agent_id)
@@ -1213,7 +1229,9 @@ class Engine:
         return caller.state == _PREFERRED and caller.stay == token
 
     def _fire_due(self, now: float) -> list[Event]:
-        events: list[Event] = []
+        events = self._held
+        self._held = []
+        self._last_now = now
         heap = self._deadlines
         if not heap or heap[0][0] > now:
             return events

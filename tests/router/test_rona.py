@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from router import AgentState, OfferTimedOut, QueueSpec
+from router import AgentState, InvalidTransition, OfferTimedOut, QueueSpec
 from tests.router.helpers import agent, call, engine, of, offers, ready, states
 
 
@@ -86,3 +86,15 @@ def test_rejection_counts_as_a_miss_without_waiting() -> None:
     events = e.offer_rejected("c1", 2)
     assert of(OfferTimedOut, events)[0].reason.why.startswith("offer rejected")
     assert states(events, "a1") == [AgentState.NOT_READY]
+
+
+def test_an_answer_after_the_timeout_is_refused_and_the_timeout_is_still_delivered() -> None:
+    e = setup(1)
+    e.call_arrived(call("c1", "q", 0), 0)
+    with pytest.raises(InvalidTransition):
+        e.offer_answered("c1", 12)  # the offer timed out at 10
+    assert e.next_deadline() == 12  # events are held: call advance now
+    events = e.advance(12)
+    assert [t.call_id for t in of(OfferTimedOut, events)] == ["c1"]
+    assert states(events, "a1") == [AgentState.NOT_READY]
+    assert e.position("c1") == 1
