@@ -2,7 +2,16 @@
 
 Inputs are method calls carrying `now` (seconds); each returns the events it caused. Timers
 are deadlines: `next_deadline()` says when to call `advance(now)` next. Every input first fires
-deadlines already due, so a driver that is a little late still sees a consistent engine.
+deadlines already due, so a driver that is a little late still sees a consistent engine. An
+input refused with a `RoutingError` changes nothing itself; if deadlines fired before the
+refusal, their events are held and returned by the next call (`next_deadline()` then says
+"now"). Deadlines due at the same instant fire in a fixed order (offer timeouts, wrap-ups,
+bullseye steps, max waits, preferred-agent windows, empty queues; callers by arrival).
+
+Rules worth knowing: a bullseye step whose pool has nobody logged in is skipped when the
+caller reaches it (pools are nested, so skipping only widens sooner). A ringing caller's
+limits wait for the offer: if the offer fails after the max wait, the caller overflows then.
+A hot reload keeps callers' places but restarts any preferred-agent wait as a normal wait.
 
 How a decision stays O(log n) (no scan of agents or callers):
 
