@@ -12,18 +12,28 @@ EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
 
 
-def read_config(path: str) -> ContactCentreConfig | int:
-    """Return the validated config, or print every problem to stderr and return an exit code."""
+def read_text(path: str) -> str | int:
+    """Return the file's text, or say why it cannot be read and return EXIT_UNREADABLE."""
     try:
         with open(path, encoding="utf-8") as stream:
-            text = stream.read()
+            return stream.read()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"{path}: cannot read the file: {reason}", file=sys.stderr)
         return EXIT_UNREADABLE
+
+
+def validated(text: str, path: str) -> ContactCentreConfig | int:
+    """Return the validated config, or print every issue to stderr and return EXIT_INVALID."""
     result = validate_document(text, path)
     if isinstance(result, list):
         for issue in result:
             print(issue, file=sys.stderr)
         return EXIT_INVALID
     return result
+
+
+def read_config(path: str) -> ContactCentreConfig | int:
+    """Return the validated config, or print every problem to stderr and return an exit code."""
+    text = read_text(path)
+    return text if isinstance(text, int) else validated(text, path)

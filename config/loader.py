@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from config.advice import staffing_advice
 from config.checks import overflow_loops
 from config.issues import ConfigInvalid, ConfigIssue, issues_from_validation, sorted_issues
 from config.schema import ContactCentreConfig
@@ -62,6 +63,15 @@ def validate_data(
 
 def _to_yaml(data: object) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def advice_for(config: ContactCentreConfig, text: str, filename: str) -> list[ConfigIssue]:
+    """Return staffing advice for a validated document's config, each with its line."""
+    parsed = parse(text)
+    return sorted_issues(
+        ConfigIssue(filename, parsed.line_of(path), path, message)
+        for path, message in staffing_advice(config)
+    )
 
 
 def _log_refusal(filename: str, issues: list[ConfigIssue]) -> None:
