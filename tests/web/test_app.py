@@ -22,6 +22,7 @@ from config.settings import Settings
 from crm_bridge.app import CUSTOMER_DIRECTORY
 from tests.support import require_port
 from tests.web.support import PASSWORD, session_cookie, sign_in
+from tests.web.test_migrations import differences
 
 Client = TestClient[web.Request, web.Application]
 ClientFactory = Callable[..., Awaitable[Client]]
@@ -94,6 +95,8 @@ async def test_sessions_survive_a_restart_on_postgresql(
     try:
         async with engine.connect() as conn:
             tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+            drift = await conn.run_sync(differences)
     finally:
         await engine.dispose()
     assert {"agents_users", "agents_sessions", "agents_alembic_version"} <= tables
+    assert drift == []  # the migration built exactly what agents.tables declares
