@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,8 +76,13 @@ class SippResult:
 
 async def run_sipp(args: list[str], workdir: Path) -> SippResult:
     """Run sipp unattended in workdir and return its exit status and error log."""
+    return await finish_sipp(await start_sipp(args, workdir), workdir)
+
+
+async def start_sipp(args: list[str], workdir: Path) -> asyncio.subprocess.Process:
+    """Start sipp unattended in workdir (a UAS waiting for calls, say)."""
     sipp = require_tool("sipp")
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sipp,
         *args,
         "-nostdin",
@@ -90,6 +96,10 @@ async def run_sipp(args: list[str], workdir: Path) -> SippResult:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def finish_sipp(process: asyncio.subprocess.Process, workdir: Path) -> SippResult:
+    """Wait for a started sipp to end and collect its exit status and error log."""
     try:
         out, err = await asyncio.wait_for(process.communicate(), SIPP_WAIT)
     except TimeoutError:
@@ -101,3 +111,33 @@ async def run_sipp(args: list[str], workdir: Path) -> SippResult:
     errors = errors_file.read_text(errors="replace") if errors_file.exists() else ""
     assert process.returncode is not None
     return SippResult(process.returncode, out.decode(errors="replace"), err.decode(), errors)
+
+
+async def wait_for_tcp(host: str, port: int) -> None:
+    """Wait until something accepts TCP connections on host:port (an external peer starting)."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection(host, port)
+            except OSError:
+                # The peer process is still starting; there is no event to wait on but this.
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
+def free_port() -> int:
+    """Return a port that is free on loopback for both UDP and TCP right now (for sipp -p)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free port pair")
