@@ -643,6 +643,10 @@ class Engine:
         """Return the ids of every call the engine holds (waiting, ringing or connected)."""
         return tuple(self._calls)
 
+    def has_call(self, call_id: str) -> bool:
+        """Tell whether the engine holds a call (waiting, ringing or connected)."""
+        return call_id in self._calls
+
     def call_agent(self, call_id: str) -> str | None:
         """Return the agent a call is offered to or connected with, if any."""
         return self._caller(call_id).agent_id

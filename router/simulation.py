@@ -151,7 +151,7 @@ class _Run:
         self.heap: list[tuple[float, int, int, str]] = []
         self.seq = itertools.count()
         self.calls = 0
-        self.ringing: dict[str, str] = {}  # call -> agent it rings
+        self.ringing: dict[str, int] = {}  # call -> the heap seq of its pending answer
         self.connected: set[str] = set()
         self.tallies = {q.id: _Tally() for q in queues}
         self.busy_since: dict[str, float] = {}
@@ -165,8 +165,10 @@ class _Run:
         if not self.share_ids:
             raise ValueError("traffic shares give no queue a positive share")
 
-    def push(self, at: float, kind: int, ident: str) -> None:
-        heapq.heappush(self.heap, (at, next(self.seq), kind, ident))
+    def push(self, at: float, kind: int, ident: str) -> int:
+        seq = next(self.seq)
+        heapq.heappush(self.heap, (at, seq, kind, ident))
+        return seq
 
     def run(self) -> None:
         for agent in self.agents:
@@ -183,17 +185,18 @@ class _Run:
                 assert deadline is not None
                 self.handle(self.engine.advance(deadline), deadline)
                 continue
-            at, _, kind, ident = heapq.heappop(self.heap)
-            self.external(at, kind, ident)
+            at, seq, kind, ident = heapq.heappop(self.heap)
+            self.external(at, kind, ident, seq)
         for agent_id, since in self.busy_since.items():
             self.busy_total[agent_id] += max(0.0, self.end - since)
 
-    def external(self, now: float, kind: int, ident: str) -> None:
+    def external(self, now: float, kind: int, ident: str, seq: int) -> None:
         engine = self.engine
         if kind == _ARRIVE:
             self.arrive(now)
         elif kind == _ANSWER:
-            if ident in self.ringing:
+            # Only the answer to the offer still ringing counts (not one that already timed out).
+            if self.ringing.get(ident) == seq:
                 del self.ringing[ident]
                 self.connected.add(ident)
                 self.handle(engine.offer_answered(ident, now), now)
@@ -202,7 +205,7 @@ class _Run:
         elif kind == _HANGUP:
             self.connected.discard(ident)
             self.handle(engine.call_ended(ident, now), now)
-        elif ident in engine.call_ids() and ident not in self.connected:
+        elif engine.has_call(ident) and ident not in self.connected:
             self.ringing.pop(ident, None)
             self.handle(engine.caller_abandoned(ident, now), now)
 
@@ -224,8 +227,8 @@ class _Run:
         for event in events:
             if isinstance(event, Offer):
                 if self.rng.random() >= self.traffic.no_answer_share:
-                    self.ringing[event.call_id] = event.agent_id
-                    self.push(now + self.traffic.answer_delay_s, _ANSWER, event.call_id)
+                    answer_at = now + self.traffic.answer_delay_s
+                    self.ringing[event.call_id] = self.push(answer_at, _ANSWER, event.call_id)
             elif isinstance(event, OfferTimedOut | OfferCancelled):
                 self.ringing.pop(event.call_id, None)
             elif isinstance(event, CallDequeued):

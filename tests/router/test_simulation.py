@@ -99,3 +99,18 @@ def test_render_lists_each_queue() -> None:
 def test_bad_traffic_is_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         simulate(QUEUES, staff(2), DEFAULT_TIER_BOOSTS, TrafficSpec(**kwargs), 1, 1, 1)  # type: ignore[arg-type]
+
+
+def test_agents_slower_than_the_offer_timeout_never_connect_a_call() -> None:
+    # Offers time out after 15 s but agents would pick up after 20 s: every offer rings out.
+    report = run(10, answer_delay_s=20.0)
+    assert all(q.answered == 0 for q in report.queues)
+    for q in report.queues:
+        assert q.entered == q.abandoned + q.overflowed
+
+
+def test_a_share_of_unanswered_offers_lowers_the_service_level() -> None:
+    clean, missed = run(30, seed=4), run(30, seed=4, no_answer_share=0.5)
+    assert clean.queues[0].service_level is not None
+    assert missed.queues[0].service_level is not None
+    assert missed.queues[0].service_level < clean.queues[0].service_level
