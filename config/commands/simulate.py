@@ -114,15 +114,68 @@ def traffic_for(args: argparse.Namespace, config: ContactCentreConfig) -> Traffi
     )
 
 
-def render(report: SimulationReport, traffic: TrafficSpec, agents: int) -> str:
-    """Format the report with a line on offered load against the agents available."""
+COLUMNS = (
+    ("queue", "<"),
+    ("offered", ">"),
+    ("answered", ">"),
+    ("abandoned", ">"),
+    ("overflowed", ">"),
+    ("service level", ">"),
+    ("target", ">"),
+    ("ASA", ">"),
+    ("abandon rate", ">"),
+    ("occupancy", ">"),
+)
+
+
+def _percent(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:.{digits}%}"
+
+
+def render(
+    report: SimulationReport,
+    config: ContactCentreConfig,
+    traffic: TrafficSpec,
+    agents: int,
+) -> str:
+    """Format the report: one row per queue, then occupancy and the offered load."""
+    rows = [tuple(name for name, _ in COLUMNS)]
+    for stats in report.queues:
+        queue = config.queues[stats.queue_id]
+        rows.append(
+            (
+                stats.queue_id,
+                str(stats.entered),
+                str(stats.answered),
+                str(stats.abandoned),
+                str(stats.overflowed),
+                f"{_percent(stats.service_level)} in {stats.sl_threshold_s:g} s",
+                f"{queue.service_level.target_percent:g}%",
+                "-" if stats.asa_s is None else f"{stats.asa_s:.1f} s",
+                _percent(stats.abandon_rate, 1),
+                _percent(stats.occupancy),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    table = [
+        "  ".join(
+            f"{cell:{align}{width}}"
+            for cell, (_, align), width in zip(row, COLUMNS, widths, strict=True)
+        ).rstrip()
+        for row in rows
+    ]
     # Offered load in Erlangs: how many agents the traffic would keep busy all the time.
     erlangs = report.calls_per_minute * traffic.mean_handle_s / 60
-    load = (
-        f"offered load {erlangs:.1f} Erlangs ({report.calls_per_minute:g} calls/min x "
-        f"{traffic.mean_handle_s:g} s mean handle) for {agents} agents"
+    return "\n".join(
+        [
+            f"simulated {report.minutes:g} min at {report.calls_per_minute:g} calls/min, "
+            f"seed {report.seed}: {report.calls} calls",
+            *table,
+            f"agent occupancy overall {_percent(report.occupancy)}",
+            f"offered load {erlangs:.1f} Erlangs ({report.calls_per_minute:g} calls/min x "
+            f"{traffic.mean_handle_s:g} s mean handle) for {agents} agents",
+        ]
     )
-    return f"{report.render()}\n{load}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -143,5 +196,5 @@ def run(args: argparse.Namespace) -> int:
         # The router refuses inputs it cannot simulate (e.g. an impossible traffic mix).
         print(f"switchboard simulate: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    print(render(report, traffic, len(agents)))
+    print(render(report, config, traffic, len(agents)))
     return EXIT_OK

@@ -29,16 +29,25 @@ def test_same_seed_prints_the_same_report(capsys: pytest.CaptureFixture[str]) ->
     assert lines[0].startswith("simulated 20 min at 40 calls/min, seed 1: ")
     assert lines[1].split() == [
         "queue",
-        "calls",
+        "offered",
         "answered",
         "abandoned",
-        "overflow",
-        "SL",
+        "overflowed",
+        *("service", "level"),
+        "target",
         "ASA",
-        "abandon",
+        *("abandon", "rate"),
         "occupancy",
     ]
     assert [line.split()[0] for line in lines[2:6]] == QUEUES
+    targets = {"sales": "20 s 80%", "support": "60 s 70%", "vip_care": "10 s 90%"}
+    for row in lines[2:6]:
+        queue, offered, answered, abandoned, overflowed, *rest = row.split()
+        # Every caller who entered a queue left it exactly one way by the end of the run.
+        assert int(offered) == int(answered) + int(abandoned) + int(overflowed)
+        if queue in targets:
+            assert " ".join(rest[2:5]) == targets[queue]
+    assert lines[6].startswith("agent occupancy overall ")
     assert lines[-1] == (
         "offered load 160.0 Erlangs (40 calls/min x 240 s mean handle) for 12 agents"
     )
