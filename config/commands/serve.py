@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import ValidationError
 
+from agents.access_log import PrivateAccessLogger
 from config.app import SETTINGS, create_app
 from config.command_io import read_config
 from config.settings import load_settings
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 async def serve(app: web.Application) -> None:
     """Serve until SIGINT or SIGTERM, then run every cleanup context in reverse."""
     settings = app[SETTINGS]
-    runner = web.AppRunner(app, handle_signals=False)
+    runner = web.AppRunner(app, handle_signals=False, access_log_class=PrivateAccessLogger)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.web_host, settings.web_port)

@@ -135,12 +135,16 @@ async def test_serve_listens_answers_and_stops_on_sigterm(tmp_path: Path) -> Non
             async with http.get(f"{base}/healthz") as response:
                 assert response.status == 200
                 assert await response.json() == {"status": "ok"}
-            async with http.get(f"{base}/api/me") as response:
+            async with http.get(f"{base}/api/me?ani=%2B441234567890") as response:
                 assert response.status == 401
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 0, stderr.decode()
-        assert "stopping" in stderr.decode()
+        log = stderr.decode()
+        assert "stopping" in log
+        assert "GET /healthz 200" in log
+        assert "GET /api/me 401" in log
+        assert "441234567890" not in log  # no query strings in the access log
         assert (tmp_path / "switchboard.db").exists()
     finally:
         if process.returncode is None:
