@@ -23,6 +23,7 @@ from telephony.sip.via import Via
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5060
+CLOSE_GRACE = 2.0  # seconds a closing TCP connection gets to flush before it is aborted
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,16 +185,24 @@ class SipTransport:
         if self._udp is not None:
             self._udp.close()
             self._udp = None
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         connections = list(self._connections.values())
         for connection in connections:
             if connection.transport is not None:
                 connection.transport.close()
         for connection in connections:
-            await connection.closed
+            try:
+                await asyncio.wait_for(asyncio.shield(connection.closed), CLOSE_GRACE)
+            except TimeoutError:
+                # The peer stopped reading, so the buffered bytes would never drain.
+                if connection.transport is not None:
+                    connection.transport.abort()
+                await connection.closed
+        if server is not None:
+            # After the connections: from Python 3.12 this waits for them too.
+            await server.wait_closed()
         self._connections.clear()
 
     def bytes_received(self, data: bytes, peer: Peer, *, framed: bool) -> None:

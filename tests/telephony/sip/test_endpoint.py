@@ -145,3 +145,45 @@ async def test_handler_crash_becomes_500(fast_timers: TimerConfig, udp_peer: Udp
         assert response(await udp_peer.recv()).status == 500
         udp_peer.send(raw_request("OPTIONS", udp_peer.port), ep.port)
         assert response(await udp_peer.recv()).status == 200
+
+
+async def test_broken_tcp_stream_is_closed_and_others_still_served(
+    fast_timers: TimerConfig,
+) -> None:
+    async with SipEndpoint(port=0, timers=fast_timers) as ep:
+        reader, writer = await asyncio.open_connection("127.0.0.1", ep.port)
+        # A header block that never ends: the framer gives up and the connection is closed.
+        writer.write(b"OPTIONS sip:x SIP/2.0\r\n" + b"X-Pad: y\r\n" * 8000)
+        assert await asyncio.wait_for(reader.read(), WAIT) == b""
+        writer.close()
+        await writer.wait_closed()
+        reader, writer = await asyncio.open_connection("127.0.0.1", ep.port)
+        port = writer.get_extra_info("sockname")[1]
+        writer.write(raw_request("OPTIONS", port, transport="TCP"))
+        framer = StreamFramer()
+        messages: list[bytes] = []
+        while not messages:
+            messages = framer.feed(await asyncio.wait_for(reader.read(4096), WAIT))
+        assert response(messages[0]).status == 200
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_invite_retransmission_while_ringing_is_absorbed(
+    fast_timers: TimerConfig, udp_peer: UdpPeer
+) -> None:
+    handler = RecordingHandler({"INVITE"}, hold=True)
+    async with SipEndpoint(handler, port=0, timers=fast_timers) as ep:
+        wire = raw_request("INVITE", udp_peer.port, branch="z9hG4bKring")
+        udp_peer.send(wire, ep.port)
+        trying = await udp_peer.recv()
+        tx = await asyncio.wait_for(handler.transactions.get(), WAIT)
+        tx.respond(180)
+        ringing = await udp_peer.recv()
+        assert response(ringing).status == 180
+        udp_peer.send(wire, ep.port)
+        assert await udp_peer.recv() == ringing  # the last provisional, not a new transaction
+        assert handler.transactions.empty()
+        assert response(trying).status == 100
+        tx.respond(486)
+        assert response(await udp_peer.recv()).status == 486

@@ -77,8 +77,9 @@ def register(
         "Call-ID: reg-1@phone",
         f"CSeq: {cseq} REGISTER",
         "Max-Forwards: 70",
-        f"Contact: {contact or f'<sip:{user}@127.0.0.1:{port}>'}",
     ]
+    if contact != "":  # "" leaves Contact out: a query for the current bindings
+        lines.append(f"Contact: {contact or f'<sip:{user}@127.0.0.1:{port}>'}")
     if expires is not None:
         lines.append(f"Expires: {expires}")
     if authorization is not None:
@@ -96,15 +97,21 @@ def challenge_fields(value: str) -> dict[str, str]:
     return fields
 
 
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def authorization(fields: dict[str, str], user: str, password: str, nc: int = 1) -> str:
     """Compute a Digest answer independently of telephony.sip.digest."""
-    ha1 = md5(f"{user}:{fields['realm']}:{password}")
-    ha2 = md5("REGISTER:sip:127.0.0.1")
+    algorithm = fields.get("algorithm", "MD5")
+    h = sha256 if algorithm == "SHA-256" else md5
+    ha1 = h(f"{user}:{fields['realm']}:{password}")
+    ha2 = h("REGISTER:sip:127.0.0.1")
     cnonce = "0a4f113b"
-    digest = md5(f"{ha1}:{fields['nonce']}:{nc:08x}:{cnonce}:auth:{ha2}")
+    digest = h(f"{ha1}:{fields['nonce']}:{nc:08x}:{cnonce}:auth:{ha2}")
     return (
         f'Digest username="{user}", realm="{fields["realm"]}", nonce="{fields["nonce"]}", '
-        f'uri="sip:127.0.0.1", response="{digest}", algorithm=MD5, qop=auth, '
+        f'uri="sip:127.0.0.1", response="{digest}", algorithm={algorithm}, qop=auth, '
         f'nc={nc:08x}, cnonce="{cnonce}"'
     )
 
@@ -258,3 +265,36 @@ async def test_ha1_credentials(clock: Clock, fast_timers: TimerConfig, udp_peer:
     registrar = Registrar(Ha1Store(), realm=REALM, clock=clock)
     async with SipEndpoint(registrar=registrar, port=0, timers=fast_timers) as ep:
         assert (await authenticated(udp_peer, ep.port, "wonderland"))[0] == 200
+
+
+async def test_sha256_digest(clock: Clock, fast_timers: TimerConfig, udp_peer: UdpPeer) -> None:
+    credentials = StaticCredentials({"alice": "wonderland"})
+    registrar = Registrar(credentials, realm=REALM, clock=clock, algorithm="SHA-256")
+    async with SipEndpoint(registrar=registrar, port=0, timers=fast_timers) as ep:
+        assert (await authenticated(udp_peer, ep.port, "wonderland"))[0] == 200
+        assert (await authenticated(udp_peer, ep.port, "wrong", cseq=3))[0] == 403
+
+
+async def test_query_lists_bindings_and_listener_hears_changes(
+    clock: Clock, fast_timers: TimerConfig, udp_peer: UdpPeer
+) -> None:
+    changes: list[tuple[str, int]] = []
+    registrar = Registrar(
+        StaticCredentials({"alice": "wonderland"}),
+        realm=REALM,
+        clock=clock,
+        on_change=lambda user, bindings: changes.append((user, len(bindings))),
+    )
+    async with SipEndpoint(registrar=registrar, port=0, timers=fast_timers) as ep:
+        assert (await authenticated(udp_peer, ep.port, "wonderland"))[0] == 200
+        assert changes == [("alice", 1)]
+        # A REGISTER without Contact asks for the current bindings and changes nothing.
+        status, contacts = await authenticated(
+            udp_peer, ep.port, "wonderland", cseq=3, contact="", expires=None
+        )
+        assert status == 200
+        assert contacts == [f"<sip:alice@127.0.0.1:{udp_peer.port}>;expires=300"]
+        assert changes == [("alice", 1)]
+        status, _ = await authenticated(udp_peer, ep.port, "wonderland", cseq=5, expires="0")
+        assert status == 200
+        assert changes == [("alice", 1), ("alice", 0)]
