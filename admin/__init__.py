@@ -1,1 +1,1 @@
-"""Telephony admin: routes, queues, skills, hours and agents, validated, versioned and hot-reloaded."""
+"""Telephony admin: routes, queues, skills and agents, validated, versioned, hot-reloaded."""
