@@ -25,6 +25,7 @@ from router import (
     SkillRequirement,
     Strategy,
 )
+from router.simulation import TrafficSpec, simulate
 from tests.router.reference import Outcomes, Reference, RefError
 
 MODELLED = [s for s in Strategy if s is not Strategy.RANDOM_WEIGHTED]
@@ -40,7 +41,9 @@ def destinations(draw: st.DrawFn, n_queues: int) -> Destination:
 
 
 @st.composite
-def queue_specs(draw: st.DrawFn, index: int, n_queues: int) -> QueueSpec:
+def queue_specs(
+    draw: st.DrawFn, index: int, n_queues: int, strategies: list[Strategy] = MODELLED
+) -> QueueSpec:
     skills = []
     if draw(st.booleans()):
         skills.append(SkillRequirement("en", draw(st.integers(1, 9))))
@@ -58,7 +61,7 @@ def queue_specs(draw: st.DrawFn, index: int, n_queues: int) -> QueueSpec:
     )
     return QueueSpec(
         QUEUE_IDS[index],
-        strategy=draw(st.sampled_from(MODELLED)),
+        strategy=draw(st.sampled_from(strategies)),
         base_priority=draw(st.sampled_from([0.0, 5.0])),
         aging_per_s=draw(st.sampled_from([0.0, 0.5, 1.0])),
         skills=tuple(skills),
@@ -76,9 +79,11 @@ def queue_specs(draw: st.DrawFn, index: int, n_queues: int) -> QueueSpec:
 
 
 @st.composite
-def configs(draw: st.DrawFn) -> tuple[list[QueueSpec], list[AgentSpec]]:
+def configs(
+    draw: st.DrawFn, strategies: list[Strategy] = MODELLED
+) -> tuple[list[QueueSpec], list[AgentSpec]]:
     n_queues = draw(st.integers(1, 3))
-    queues = [draw(queue_specs(i, n_queues)) for i in range(n_queues)]
+    queues = [draw(queue_specs(i, n_queues, strategies)) for i in range(n_queues)]
     agents = []
     for i in range(draw(st.integers(1, 4))):
         skills = {"en": draw(st.integers(1, 10))}
@@ -308,3 +313,27 @@ def test_engine_matches_the_reference_and_keeps_its_invariants(
         checker.events(events)
         same(ref.out, outcomes(events))
         compare_states(engine, ref, checker, now)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    config=configs(list(Strategy)),
+    seed=st.integers(0, 1000),
+    calls_per_minute=st.sampled_from([2.0, 10.0, 30.0]),
+    no_answer_share=st.sampled_from([0.0, 0.3]),
+)
+def test_simulated_traffic_accounts_for_every_caller_with_every_strategy(
+    config: tuple[list[QueueSpec], list[AgentSpec]],
+    seed: int,
+    calls_per_minute: float,
+    no_answer_share: float,
+) -> None:
+    queues, agents = config
+    traffic = TrafficSpec(mean_handle_s=60, mean_patience_s=60, no_answer_share=no_answer_share)
+    report = simulate(queues, agents, DEFAULT_TIER_BOOSTS, traffic, 5, calls_per_minute, seed)
+    assert report == simulate(
+        queues, agents, DEFAULT_TIER_BOOSTS, traffic, 5, calls_per_minute, seed
+    )
+    for q in report.queues:
+        assert q.entered == q.answered + q.abandoned + q.overflowed
+        assert q.occupancy is None or 0.0 <= q.occupancy <= 1.0
