@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/switchboard simulate config/example.yaml --minutes 60 --calls-per-minute 40 --seed 1
+	$(BIN)/switchboard simulate config/example.yaml --minutes 60 --calls-per-minute 2 --seed 1
 
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
