@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import random
 import re
@@ -211,10 +212,12 @@ def section(count: int, samples: int, rounds: int, results: dict[str, dict[str, 
             "Goal on SQLite at 1M: lookup p99 <= 2 ms, 360 p99 <= 10 ms: "
             + ("met." if ok else "NOT met."),
         ]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines += [
         "",
         f"Machine: 2 cores (shared), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}.",
+        f"{platform.system()} {platform.machine()}; load average at the end {load} "
+        "(p99 on a shared machine mostly measures the other work's scheduling).",
     ]
     return "\n".join(lines)
 
