@@ -11,7 +11,9 @@ the OpenAPI document, so the document cannot drift from what is served:
     api.install(app)
 
 A handler gets the validated body as its second argument when the endpoint has a `body`
-model, and returns a pydantic model (sent as JSON with `status`), None (204) or any response.
+model, and the validated query string as the keyword argument `query` when it has a `query`
+model (flat fields only: `?since=2026-11-23&queue=sales`). It returns a pydantic model (sent
+as JSON with `status`), None (204) or any response.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Endpoint:
     summary: str
     tag: str
     body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
 
@@ -96,6 +99,18 @@ async def read_body(request: web.Request, model: type[M]) -> M:
     return parse_json_body(await request.read(), request.content_type, model)
 
 
+def read_query(request: web.Request, model: type[M]) -> M:
+    """Validate the query string into `model`; raise ApiError with field errors when wrong."""
+    values: dict[str, str | list[str]] = {}
+    for key in request.query:
+        found = request.query.getall(key)
+        values[key] = found[0] if len(found) == 1 else found
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise ApiError(422, "the query is not valid", field_errors(exc)) from exc
+
+
 @dataclass
 class Api:
     """A group of API endpoints that one package installs together."""
@@ -110,6 +125,7 @@ class Api:
         *,
         role: Role | None,
         body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
     ) -> Callable[[ApiHandler], ApiHandler]:
@@ -128,6 +144,7 @@ class Api:
                     summary=doc,
                     tag=self.tag,
                     body=body,
+                    query=query,
                     response=response,
                     status=status,
                 )
@@ -155,10 +172,13 @@ class Api:
 def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     @functools.wraps(endpoint.handler)
     async def serve(request: web.Request) -> web.StreamResponse:
+        args: list[BaseModel] = []
+        kwargs: dict[str, BaseModel] = {}
+        if endpoint.query is not None:
+            kwargs["query"] = read_query(request, endpoint.query)
         if endpoint.body is not None:
-            result = await endpoint.handler(request, await read_body(request, endpoint.body))
-        else:
-            result = await endpoint.handler(request)
+            args.append(await read_body(request, endpoint.body))
+        result = await endpoint.handler(request, *args, **kwargs)
         if result is None:
             return web.Response(status=204)
         if isinstance(result, BaseModel):

@@ -25,6 +25,21 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Describe each field of a query model as one query parameter."""
+    schema = defs.get(model.__name__, model.model_json_schema(ref_template=_REF_TEMPLATE))
+    required = set(schema.get("required", []))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": {k: v for k, v in field.items() if k != "title"},
+        }
+        for name, field in schema.get("properties", {}).items()
+    ]
+
+
 def build_openapi(
     endpoints: Iterable[Endpoint], *, title: str = "Switchboard", version: str = "0.1.0"
 ) -> dict[str, Any]:
@@ -34,6 +49,8 @@ def build_openapi(
     for endpoint in endpoints:
         if endpoint.body is not None:
             wanted.append((endpoint.body, "validation"))
+        if endpoint.query is not None:
+            wanted.append((endpoint.query, "validation"))
         if endpoint.response is not None:
             wanted.append((endpoint.response, "serialization"))
     refs, definitions = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF_TEMPLATE)
@@ -51,6 +68,8 @@ def build_openapi(
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in endpoint.path_parameters
         ]
+        if endpoint.query is not None:
+            parameters.extend(_query_parameters(endpoint.query, definitions.get("$defs", {})))
         if endpoint.method not in SAFE_METHODS:
             parameters.append(
                 {
@@ -83,6 +102,8 @@ def build_openapi(
                 "description": "OK",
                 "content": {"application/json": {"schema": {"type": "object"}}},
             }
+        if endpoint.query is not None:
+            responses["422"] = _error("The query is not valid; `fields` says where.")
         if endpoint.body is not None:
             responses["400"] = _error("The body is not valid JSON.")
             responses["415"] = _error("The body is not application/json.")

@@ -89,8 +89,27 @@ class ThingView(BaseModel):
     thing: Thing
 
 
+class ThingFilter(BaseModel):
+    """Which things to list."""
+
+    prefix: str = ""
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class ThingList(BaseModel):
+    """Things."""
+
+    names: list[str]
+
+
 def add_things_api(app: web.Application) -> None:
     api = Api(tag="things")
+
+    @api.route("GET", "/api/things", role=Role.AGENT, query=ThingFilter, response=ThingList)
+    async def list_things(request: web.Request, query: ThingFilter) -> ThingList:
+        """List things."""
+        names = [f"{query.prefix}{n}" for n in range(query.limit)]
+        return ThingList(names=names)
 
     @api.route(
         "PUT", "/api/things/{thing_id}", role=Role.SUPERVISOR, body=Thing, response=ThingView
@@ -119,8 +138,20 @@ async def test_installed_api_serves_models_and_appears_in_the_document(
     )
     assert set((await bad.json())["fields"]) == {"name", "size"}
 
+    listed = await client.get("/api/things", params={"prefix": "t", "limit": "2"})
+    assert await listed.json() == {"names": ["t0", "t1"]}
+    refused = await client.get("/api/things", params={"limit": "lots"})
+    assert refused.status == 422
+    assert set((await refused.json())["fields"]) == {"limit"}
+
     document = await (await client.get("/api/openapi.json")).json()
     validate(document)
+    listing = document["paths"]["/api/things"]["get"]
+    query = {p["name"]: p for p in listing["parameters"]}
+    assert set(query) == {"prefix", "limit"}
+    assert query["limit"]["in"] == "query"
+    assert query["limit"]["schema"]["maximum"] == 100
+    assert not query["limit"]["required"]
     operation = document["paths"]["/api/things/{thing_id}"]["put"]
     assert operation["x-required-role"] == "supervisor"
     assert {p["name"] for p in operation["parameters"]} == {"thing_id", "X-CSRF-Token"}
