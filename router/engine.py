@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import random
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
@@ -81,6 +82,8 @@ from router.pools import AgentLink, QueuePlan, build_plans
 from router.snapshots import AgentSnapshot, QueueSnapshot
 from router.strategies import LABELS, agent_key, describe
 
+log = logging.getLogger(__name__)
+
 # A caller moving between queues more often than this is in an overflow loop.
 MAX_QUEUE_HOPS = 8
 # Weight of the newest handle time in the per-queue moving average used for EWT.
@@ -97,6 +100,12 @@ _STATES = tuple(AgentState)
 CallerEntry = tuple[float, int, float, int, int, str]
 AgentEntry = tuple[float, float, int, int, str]
 Deadline = tuple[float, int, int, str, int]  # (at, kind, entity order, id, token)
+
+
+def _reject(error: RoutingError) -> NoReturn:
+    """Log a refused input and raise it (messages carry ids only, never numbers or names)."""
+    log.warning("routing input refused: %s", error)
+    raise error
 
 
 class _Caller:
@@ -260,7 +269,7 @@ class Engine:
                 if q not in known
             ]
         if problems:
-            raise RoutingError("; ".join(problems))
+            _reject(RoutingError("; ".join(problems)))
 
     def _reset_indexes(self) -> None:
         self._caller_heaps: dict[tuple[str, int], list[CallerEntry]] = {}
@@ -388,12 +397,12 @@ class Engine:
     def call_arrived(self, call: Call, now: float) -> list[Event]:
         """Put a new caller in its queue, or straight through to the best idle agent."""
         if call.call_id in self._calls:
-            raise InvalidTransition(f"call {call.call_id} is already known")
+            _reject(InvalidTransition(f"call {call.call_id} is already known"))
         plan = self._plans.get(call.queue_id)
         if plan is None:
-            raise UnknownQueue(f"call {call.call_id}: queue {call.queue_id!r} is not configured")
+            _reject(UnknownQueue(f"call {call.call_id}: queue {call.queue_id!r} is not configured"))
         if call.arrival > now:
-            raise RoutingError(f"call {call.call_id}: arrival {call.arrival} is after now {now}")
+            _reject(RoutingError(f"call {call.call_id}: arrival {call.arrival} is after now {now}"))
         events = self._fire_due(now)
         caller = _Caller(call, plan.spec, next(self._seq))
         self._calls[call.call_id] = caller
@@ -404,7 +413,7 @@ class Engine:
         """Log an agent in; it starts not ready (reason "login")."""
         agent = self._agent(agent_id)
         if agent.state is not AgentState.LOGGED_OUT:
-            raise InvalidTransition(f"agent {agent_id} is already logged in ({agent.state})")
+            _reject(InvalidTransition(f"agent {agent_id} is already logged in ({agent.state})"))
         events = self._fire_due(now)
         agent.calls = 0
         agent.talk_s = 0.0
@@ -472,7 +481,7 @@ class Engine:
         """Connect an offered caller to its agent."""
         caller = self._caller(call_id)
         if caller.state != _OFFERED or caller.agent_id is None:
-            raise InvalidTransition(f"call {call_id} has no offer ringing")
+            _reject(InvalidTransition(f"call {call_id} has no offer ringing"))
         events = self._fire_due(now)
         if caller.state != _OFFERED or caller.agent_id is None:
             error = InvalidTransition(f"call {call_id}: the offer timed out before the answer")
@@ -495,7 +504,7 @@ class Engine:
         """Treat a declined offer like a ring-no-answer: requeue the caller, count a miss."""
         caller = self._caller(call_id)
         if caller.state != _OFFERED:
-            raise InvalidTransition(f"call {call_id} has no offer ringing")
+            _reject(InvalidTransition(f"call {call_id} has no offer ringing"))
         events = self._fire_due(now)
         if caller.state == _OFFERED:
             self._missed(caller, "offer rejected", now, events)
@@ -505,7 +514,7 @@ class Engine:
         """End a connected call; its agent goes to wrap-up (timed by the call's queue)."""
         caller = self._caller(call_id)
         if caller.state != _CONNECTED or caller.agent_id is None:
-            raise InvalidTransition(f"call {call_id} is not connected")
+            _reject(InvalidTransition(f"call {call_id} is not connected"))
         events = self._fire_due(now)
         self._end_call(caller, now, events)
         return events
@@ -514,7 +523,7 @@ class Engine:
         """End an agent's wrap-up early."""
         agent = self._agent(agent_id)
         if agent.state is not AgentState.WRAP_UP:
-            raise InvalidTransition(f"agent {agent_id} is not in wrap-up ({agent.state})")
+            _reject(InvalidTransition(f"agent {agent_id} is not in wrap-up ({agent.state})"))
         events = self._fire_due(now)
         if agent.state is AgentState.WRAP_UP:
             self._finish_wrap(agent, now, events)
@@ -614,7 +623,7 @@ class Engine:
     def queue_snapshot(self, queue_id: str, now: float) -> QueueSnapshot:
         """Return a queue's waiting count, longest wait and agents by state."""
         if queue_id not in self._plans:
-            raise UnknownQueue(f"queue {queue_id!r} is not configured")
+            _reject(UnknownQueue(f"queue {queue_id!r} is not configured"))
         front = self._fifo_front(queue_id)
         waiting = len(self._waiting[queue_id])
         return QueueSnapshot(
@@ -657,18 +666,18 @@ class Engine:
         """Raise `error`, keeping the events already fired for the next call to return."""
         self._held = events + self._held
         self._held_at = self._last_now
-        raise error
+        _reject(error)
 
     def _agent(self, agent_id: str) -> _Agent:
         agent = self._agents.get(agent_id)
         if agent is None:
-            raise UnknownAgent(f"agent {agent_id!r} is not configured")
+            _reject(UnknownAgent(f"agent {agent_id!r} is not configured"))
         return agent
 
     def _caller(self, call_id: str) -> _Caller:
         caller = self._calls.get(call_id)
         if caller is None:
-            raise UnknownCall(f"call {call_id!r} is not known")
+            _reject(UnknownCall(f"call {call_id!r} is not known"))
         return caller
 
     def _ringing(self, queue_id: str) -> int:

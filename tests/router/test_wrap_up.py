@@ -85,3 +85,12 @@ def test_bad_inputs_are_refused_with_a_clear_error(action, error) -> None:  # ty
     with pytest.raises(error) as info:
         action(e)
     assert str(info.value)
+
+
+def test_a_refusal_is_logged_without_the_callers_number(caplog: pytest.LogCaptureFixture) -> None:
+    e = on_call()
+    with caplog.at_level("WARNING", logger="router.engine"), pytest.raises(InvalidTransition):
+        e.call_arrived(call("c1", "q", 1, ani="+441234567890"), 3)
+    (record,) = caplog.records
+    assert "call c1 is already known" in record.getMessage()
+    assert "+44" not in record.getMessage()
