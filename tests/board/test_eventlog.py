@@ -1,0 +1,108 @@
+"""The durable event log on real SQLite and PostgreSQL: batching, order, round trip, retry."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from board.eventlog import MIGRATIONS_DIR, VERSION_TABLE, EventLog, EventLogOptions, read_records
+from board.records import EventRecord
+from board.tables import events
+from config.database import create_engine, upgrade
+from router import AgentSpec, QueueSpec
+from tests.board.support import T0, Script
+
+SALES = QueueSpec("sales", sl_threshold_s=20, wrap_up_s=5)
+
+
+def script() -> Script:
+    s = Script([SALES], [AgentSpec("ada", queues={"sales": 1})])
+    s.login_ready(0, "ada")
+    s.arrive(10, "c1", "sales")
+    s.answer(12, "c1")
+    s.hang_up(40, "c1")
+    s.arrive(41, "c2", "sales")
+    s.abandon(50, "c2")
+    return s
+
+
+async def count(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.scalar(select(func.count()).select_from(events))) or 0)
+
+
+async def test_every_record_round_trips_in_order(db: AsyncEngine) -> None:
+    records = script().records
+    log = EventLog(db, EventLogOptions(flush_interval_s=60, batch_size=4))
+    log.append(records)
+    assert await log.flush() == len(records)
+    back = await read_records(db, T0, T0 + 3600)
+    assert back == [
+        EventRecord(r.at, r.kind, r.call_id, r.agent_id, r.queue_id, dict(r.data)) for r in records
+    ]
+    kinds = [r.kind for r in back]
+    assert kinds[:2] == ["agent_state_changed", "agent_state_changed"]  # login, ready
+    assert "call_dequeued" in kinds and "call_finished" in kinds
+    dequeued = [r for r in back if r.kind == "call_dequeued"]
+    assert [r.data["outcome"] for r in dequeued] == ["answered", "abandoned"]
+    assert dequeued[0].data["sl_threshold_s"] == 20
+    assert back[0].data["reason"]["why"] == "logged in"
+    # The range is half-open and the time filter works in the database.
+    assert await read_records(db, T0 + 10.5, T0 + 40) == [
+        r for r in back if T0 + 10.5 <= r.at < T0 + 40
+    ]
+
+
+async def test_the_writer_flushes_a_full_batch_without_waiting_for_the_timer(
+    db: AsyncEngine,
+) -> None:
+    records = script().records
+    log = EventLog(db, EventLogOptions(flush_interval_s=3600, batch_size=len(records)))
+    log.start()
+    try:
+        log.append(records[:-1])
+        log.append(records[-1:])  # the batch is full: the writer wakes at once
+        async with asyncio.timeout(20):
+            await log.wait_written(len(records))
+    finally:
+        await log.close()
+    assert await count(db) == len(records)
+
+
+async def test_the_timer_flushes_a_partial_batch_and_close_writes_the_rest(
+    db: AsyncEngine,
+) -> None:
+    records = script().records
+    log = EventLog(db, EventLogOptions(flush_interval_s=0.05, batch_size=10_000))
+    log.start()
+    log.append(records[:3])
+    async with asyncio.timeout(20):
+        await log.wait_written(3)
+    log.append(records[3:])
+    await log.close()
+    assert await count(db) == len(records)
+    assert log.buffered == 0
+
+
+async def test_a_failed_write_keeps_records_for_retry_and_the_buffer_is_bounded(
+    tmp_path: Path,
+) -> None:
+    # A database without the table (not migrated yet): every write fails until it is.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'late.db'}")
+    records = script().records
+    log = EventLog(engine, EventLogOptions(flush_interval_s=60, batch_size=4, max_buffered=6))
+    log.append(records[:6])
+    with pytest.raises(OperationalError, match="no such table"):
+        await log.flush()
+    assert log.buffered == 6  # nothing lost on a failed write
+    log.append(records[6:8])
+    assert (log.buffered, log.dropped) == (6, 2)  # the two oldest went, and were counted
+    await upgrade(engine, MIGRATIONS_DIR, VERSION_TABLE)
+    assert await log.flush() == 6
+    assert [r.at for r in await read_records(engine, T0, T0 + 3600)] == [r.at for r in records[2:8]]
+    await engine.dispose()
