@@ -218,7 +218,9 @@ def render(results: list[Figures], command: str, load: str) -> str:
             f"Only the engine call is timed. ops/s and p99 are medians over {ROUNDS} rounds"
             " (ops/s = decisions / time inside the call); p50 is over all decisions.",
             f"Load average (1/5/15 min) when the run started: {load}; outliers of a few ms are"
-            " the scheduler giving the core to other processes, and they set the p99.",
+            " the scheduler giving the core to other processes, and they set the p99."
+            " Earlier runs of this script on the same machine at a load average near 5 measured"
+            " 2-5x fewer ops/s and p99s of several hundred µs (goals not met then).",
             "500 queues, 3 queues per agent, one skill per queue, one bullseye step,"
             " mixed strategies.",
             "",
