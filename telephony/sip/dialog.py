@@ -14,6 +14,7 @@ from telephony.sip.errors import SipParseError
 from telephony.sip.headers import Headers
 from telephony.sip.message import Request, Response
 from telephony.sip.params import Params
+from telephony.sip.transport import Peer
 from telephony.sip.uri import Address, SipUri, parse_address
 
 DialogKey = tuple[str, str, str]
@@ -37,6 +38,9 @@ class Dialog:
     remote_cseq: int | None = None
     local_contact: Address | None = None
     secure: bool = False
+    # Where to send in-dialog requests when set (the address the peer's messages came from,
+    # which works through NAT and reuses its TCP connection); None means Route/Contact.
+    peer: Peer | None = None
 
     @property
     def key(self) -> DialogKey:
@@ -45,7 +49,12 @@ class Dialog:
 
     @classmethod
     def as_uas(
-        cls, request: Request, response: Response, local_contact: Address | None = None
+        cls,
+        request: Request,
+        response: Response,
+        local_contact: Address | None = None,
+        *,
+        peer: Peer | None = None,
     ) -> Dialog:
         """Build the dialog a server creates by answering (18x/2xx) a dialog-creating request."""
         to = response.to_address()
@@ -64,11 +73,17 @@ class Dialog:
             remote_cseq=request.cseq().number,
             local_contact=local_contact,
             secure=request.parsed_uri().scheme == "sips",
+            peer=peer,
         )
 
     @classmethod
     def as_uac(
-        cls, request: Request, response: Response, local_contact: Address | None = None
+        cls,
+        request: Request,
+        response: Response,
+        local_contact: Address | None = None,
+        *,
+        peer: Peer | None = None,
     ) -> Dialog:
         """Build the dialog a client creates from its request and a response with a To tag."""
         to = response.to_address()
@@ -87,6 +102,7 @@ class Dialog:
             remote_cseq=None,
             local_contact=local_contact,
             secure=request.parsed_uri().scheme == "sips",
+            peer=peer,
         )
 
     def create_request(

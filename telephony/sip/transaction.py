@@ -339,6 +339,9 @@ class ClientTransaction:
             if status < 200:
                 self.state = TxState.PROCEEDING
                 self._timers.cancel("A")
+                # Timer B guards Calling only: a phone may ring for minutes; the TU decides
+                # when to give up (CANCEL), as RFC 3261 §17.1.1.2 leaves it.
+                self._timers.cancel("B")
                 self.provisional = response
                 self._deliver(response)
             elif status < 300:

@@ -62,7 +62,7 @@ class Answerer(SipHandler):
                 body=SDP,
                 content_type="application/sdp",
             )
-            self.endpoint.add_dialog(Dialog.as_uas(tx.request, ok, contact))
+            self.endpoint.add_dialog(Dialog.as_uas(tx.request, ok, contact, peer=tx.source))
             tx.send_response(ok)
             self.answered += 1
         else:
@@ -116,9 +116,9 @@ async def test_we_call_sipp_uas_and_hang_up(transport: str, tmp_path: Path) -> N
         ok: Response = await asyncio.wait_for(tx.wait_final(), WAIT)
         assert ok.status == 200
         assert 180 in provisional
-        dialog = Dialog.as_uac(invite, ok, contact)
-        endpoint.send_ack(dialog.create_ack(invite))
-        bye = endpoint.send_request(dialog.create_request("BYE"))
+        dialog = Dialog.as_uac(invite, ok, contact, peer=tx.destination)
+        endpoint.send_ack(dialog.create_ack(invite), dialog.peer)
+        bye = endpoint.send_request(dialog.create_request("BYE"), dialog.peer)
         assert (await asyncio.wait_for(bye.wait_final(), WAIT)).status == 200
         # sipp exits once the call is over; our TCP connection must stay open until then.
         assert succeeded(await finish_sipp(uas, tmp_path))

@@ -226,3 +226,24 @@ async def test_udp_destination_by_name_is_resolved(
         assert sent.method == "OPTIONS"
         udp_peer.send(Response(200, headers=sent.headers.copy()).to_bytes(), endpoint.port)
         assert (await asyncio.wait_for(tx.wait_final(), WAIT)).status == 200
+
+
+async def test_ringing_invite_outlives_timer_b(fast_timers: TimerConfig, udp_peer: UdpPeer) -> None:
+    async with SipEndpoint(port=0, timers=fast_timers) as endpoint:
+        req, dest = outgoing("INVITE", udp_peer)
+        rang = asyncio.Event()
+        ringing_tx = endpoint.send_request(req, dest, on_response=lambda r: rang.set())
+        invite = request(await udp_peer.recv())
+        udp_peer.send(Response(180, headers=invite.headers.copy()).to_bytes(), endpoint.port)
+        await asyncio.wait_for(rang.wait(), WAIT)
+        # A second INVITE, started later, to a peer that never answers: its timer B fires
+        # after the first one's would have.
+        other, _ = outgoing("INVITE", udp_peer)
+        other.headers.set("Call-ID", "out-3@test")
+        silent = endpoint.send_request(other, Peer("UDP", "127.0.0.1", 9))
+        assert (await asyncio.wait_for(silent.wait_final(), WAIT)).status == 408
+        assert ringing_tx.state is TxState.PROCEEDING and not ringing_tx.final.done()
+        ok = Response(200, headers=invite.headers.copy())
+        ok.headers.set("To", "<sip:agent@127.0.0.1>;tag=late")
+        udp_peer.send(ok.to_bytes(), endpoint.port)
+        assert (await asyncio.wait_for(ringing_tx.wait_final(), WAIT)).status == 200
