@@ -129,5 +129,5 @@ def set_presession_cookie(request: web.Request, response: web.StreamResponse, to
 
 
 def client_address(request: web.Request) -> str:
-    """Return the peer address used for rate limits (the proxy's when behind one)."""
+    """Return the client's address (from a trusted proxy's X-Forwarded-For when configured)."""
     return request.remote or "unknown"

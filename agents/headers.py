@@ -34,6 +34,7 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     """Set the security headers on a response about to be sent."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    # Only when this process terminates TLS itself; a TLS-terminating proxy sets its own.
     if request.secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     # Pages and API answers carry user data: no cache keeps them. Static files may be cached.

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp_remotes
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -86,6 +87,12 @@ def create_app(settings: Settings) -> web.Application:
     """Build the Switchboard web application from the settings."""
     app = web.Application()
     app[SETTINGS] = settings
+    proxies = [part.strip() for part in settings.trusted_proxies.split(",") if part.strip()]
+    if proxies:
+        # First, so every later middleware sees the client's address and scheme, not the
+        # proxy's: rate limits per client, Secure cookies when the client used HTTPS.
+        # (aiohttp_remotes.setup() is a coroutine that does just this append.)
+        app.middlewares.append(aiohttp_remotes.XForwardedStrict([proxies]).middleware)
     engine = create_engine(settings.effective_database_url())
     app[ENGINE] = engine
     app.cleanup_ctx.append(database_context(engine))

@@ -36,6 +36,9 @@ class Settings(BaseModel):
     session_absolute_timeout_s: int = Field(default=43200, ge=300)
     # Mark cookies Secure even over plain HTTP (a TLS-terminating proxy sits in front).
     force_secure_cookies: bool = False
+    # Addresses or networks (comma-separated) of the reverse proxy in front, whose
+    # X-Forwarded-For/-Proto/-Host are believed; empty: none are, the peer is the client.
+    trusted_proxies: str = ""
     # Failed sign-ins allowed per username and per client address within the window.
     sign_in_failures_per_username: int = Field(default=5, ge=1)
     sign_in_failures_per_address: int = Field(default=50, ge=1)

@@ -21,7 +21,7 @@ from config.database import create_engine
 from config.settings import Settings
 from crm_bridge.app import CUSTOMER_DIRECTORY
 from tests.support import require_port
-from tests.web.support import PASSWORD, session_cookie, sign_in
+from tests.web.support import PASSWORD, form_token, session_cookie, sign_in
 from tests.web.test_migrations import differences
 
 Client = TestClient[web.Request, web.Application]
@@ -100,3 +100,77 @@ async def test_sessions_survive_a_restart_on_postgresql(
         await engine.dispose()
     assert {"agents_users", "agents_sessions", "agents_alembic_version"} <= tables
     assert drift == []  # the migration built exactly what agents.tables declares
+
+
+async def sign_in_headers(client: Client, headers: dict[str, str]) -> tuple[int, str]:
+    """Sign in with extra request headers; return the status and the session cookie line."""
+    page = await client.get("/signin", headers=headers)
+    token = form_token(await page.text())
+    response = await client.post(
+        "/signin",
+        data={"csrf_token": token, "username": "ada", "password": PASSWORD},
+        headers=headers,
+        cookies={"sb_presession": token},
+        allow_redirects=False,
+    )
+    cookie = next(
+        (c for c in response.headers.getall("Set-Cookie", []) if c.startswith("sb_session=")), ""
+    )
+    return response.status, cookie
+
+
+FORWARDED = {"X-Forwarded-For": "203.0.113.5", "X-Forwarded-Proto": "https"}
+
+
+async def test_trusted_proxy_headers_are_believed(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    app = create_app(Settings(data_dir=tmp_path, trusted_proxies="127.0.0.1, ::1"))
+    client = await aiohttp_client(app)
+    await app[AUTH].users.create("ada", PASSWORD, Role.AGENT)
+    status, cookie = await sign_in_headers(client, FORWARDED)
+    assert status == 303
+    assert "Secure" in cookie  # the client spoke HTTPS to the proxy
+
+
+async def test_proxy_headers_are_ignored_without_trusted_proxies(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+    client = await aiohttp_client(app)
+    await app[AUTH].users.create("ada", PASSWORD, Role.AGENT)
+    status, cookie = await sign_in_headers(client, FORWARDED)
+    assert status == 303
+    assert "Secure" not in cookie
+
+
+def test_bad_proxy_address_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        create_app(Settings(data_dir=tmp_path, trusted_proxies="not-an-address"))
+
+
+async def test_rate_limit_counts_each_client_behind_the_proxy(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        trusted_proxies="127.0.0.1",
+        sign_in_failures_per_address=2,
+        sign_in_failures_per_username=100,
+    )
+    app = create_app(settings)
+    client = await aiohttp_client(app)
+
+    async def attempt(address: str) -> int:
+        headers = {"X-Forwarded-For": address}
+        page = await client.get("/signin", headers=headers)
+        response = await client.post(
+            "/signin",
+            data={"csrf_token": form_token(await page.text()), "username": "x", "password": "y"},
+            headers=headers,
+            allow_redirects=False,
+        )
+        return response.status
+
+    assert [await attempt("203.0.113.5") for _ in range(3)] == [401, 401, 429]
+    assert await attempt("203.0.113.6") == 401  # another client, its own count
