@@ -282,7 +282,11 @@ class SipEndpoint:
         key = server_key(request)
         existing = self._server_txs.get(key)
         if existing is not None:
-            existing.receive_request(request)
+            if request.method == "ACK" and existing.state is TxState.ACCEPTED:
+                # The ACK of a 2xx from a UA that reused the INVITE's branch (RFC 2543 style).
+                self._on_2xx_ack(request)
+            else:
+                existing.receive_request(request)
             return
         if request.method == "ACK":
             self._on_2xx_ack(request)

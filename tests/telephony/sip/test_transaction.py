@@ -247,3 +247,18 @@ async def test_ringing_invite_outlives_timer_b(fast_timers: TimerConfig, udp_pee
         ok.headers.set("To", "<sip:agent@127.0.0.1>;tag=late")
         udp_peer.send(ok.to_bytes(), endpoint.port)
         assert (await asyncio.wait_for(ringing_tx.wait_final(), WAIT)).status == 200
+
+
+async def test_2xx_ack_reusing_the_invite_branch_is_still_an_ack(
+    fast_timers: TimerConfig, udp_peer: UdpPeer
+) -> None:
+    handler = RecordingHandler({"INVITE"}, 200)
+    async with SipEndpoint(handler, port=0, timers=fast_timers) as endpoint:
+        udp_peer.send(raw_request("INVITE", udp_peer.port, branch="z9hG4bKold"), endpoint.port)
+        assert response(await udp_peer.recv()).status == 100
+        ok = response(await udp_peer.recv())
+        tx: ServerTransaction = await handler.transactions.get()
+        ack = raw_request("ACK", udp_peer.port, branch="z9hG4bKold", to_tag=ok.to_address().tag)
+        udp_peer.send(ack, endpoint.port)
+        assert (await asyncio.wait_for(handler.acks.get(), WAIT)).method == "ACK"
+        assert tx.acked
