@@ -133,6 +133,8 @@ async def run_sqlite(
     try:
         if exists and await customer_count(engine) == count:
             print(f"SQLite: reusing {path}")
+            # A file from an older revision of the store is brought up to date first.
+            await upgrade(engine, MIGRATIONS_DIR, VERSION_TABLE)
         else:
             await engine.dispose()
             remove_sqlite(path)

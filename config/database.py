@@ -31,6 +31,7 @@ cookbook). Each package's env.py is therefore a few lines:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 # Long enough to ride out another writer's commit on a busy machine, short enough to surface a
 # real deadlock as an error rather than a hang.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class MigrationError(RuntimeError):
+    """A migration ran but left the database inconsistent (it was rolled back)."""
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -95,8 +100,7 @@ async def upgrade(
     def run(connection: Connection) -> None:
         command.upgrade(_alembic_config(connection, script_location, version_table), revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    await _migrate(engine, run)
 
 
 async def downgrade(
@@ -110,8 +114,33 @@ async def downgrade(
     def run(connection: Connection) -> None:
         command.downgrade(_alembic_config(connection, script_location, version_table), revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    await _migrate(engine, run)
+
+
+async def _migrate(engine: AsyncEngine, run: Callable[[Connection], None]) -> None:
+    """Run a migration in one transaction; on SQLite with foreign keys off while it runs.
+
+    SQLite changes a column by copying the table and dropping the old one, and with foreign
+    keys on, dropping a table fires the ON DELETE actions of every row that points at it
+    (SET NULL, CASCADE): links would be lost. The SQLite manual's procedure for altering
+    tables is to turn foreign keys off (outside the transaction), change, check, turn them on.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as connection:
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(run)
+                if sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise MigrationError(f"migration left {len(broken)} broken foreign keys")
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 async def current_revision(engine: AsyncEngine, version_table: str) -> str | None:

@@ -219,6 +219,8 @@ class HttpCrmDirectory:
     async def record_outcome(self, outcome: CallOutcome) -> str:
         """Post the finished contact as an activity; return the CRM's activity id."""
         config = self._config
+        if outcome.customer_id is None:
+            raise InvalidInput("customer_id: the external CRM files activities under a contact")
         record: dict[str, Any] = {}
         values: dict[str, Any] = {
             "channel": outcome.channel,

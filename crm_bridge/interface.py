@@ -187,9 +187,13 @@ class FollowUp:
 
 @dataclass(frozen=True, slots=True)
 class CallOutcome:
-    """A finished contact to write to the customer's history."""
+    """A finished contact to write to the customer's history.
 
-    customer_id: str
+    Without a customer id (an unknown caller nobody created a customer for), give the
+    caller's number: the interaction is kept and joins the customer created for that number.
+    """
+
+    customer_id: str | None
     started_at: datetime
     agent: str
     queue: str | None = None
@@ -203,6 +207,7 @@ class CallOutcome:
     wrap_seconds: int = 0
     recording_ref: str | None = None
     call_id: str | None = None
+    caller_number: str | None = None
     case: CaseUpdate | None = None
     follow_up: FollowUp | None = None
 

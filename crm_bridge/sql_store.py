@@ -19,7 +19,7 @@ from crm_bridge.interface import (
     LookupResult,
     NewCustomer,
 )
-from crm_bridge.phone import try_normalise
+from crm_bridge.phone import normalise, try_normalise
 from crm_bridge.reader import Reader
 from crm_bridge.tables import customer_values, customers, follow_ups
 from crm_bridge.value import KeyCustomer, ValueWeights
@@ -81,11 +81,15 @@ class SqlDirectory:
         if outcome.case is not None and outcome.case.case_id is not None:
             case_id = sql_read.parse_id(outcome.case.case_id)
         try:
+            number = None
+            if outcome.caller_number is not None:
+                number = normalise(outcome.caller_number, self._region)
             async with self._engine.begin() as conn:
                 interaction_id = await sql_write.record_outcome(
                     conn,
                     cid,
                     outcome,
+                    number,
                     case_id,
                     self._clock(),
                     self._weights,

@@ -110,6 +110,13 @@ async def create_customer(
         )
     if addresses:
         await conn.execute(insert(emails), [{"customer_id": cid, "address": a} for a in addresses])
+    if numbers:
+        # Calls from these numbers before the customer existed become their history.
+        await conn.execute(
+            update(interactions)
+            .where(interactions.c.customer_id.is_(None), interactions.c.caller_number.in_(numbers))
+            .values(customer_id=cid)
+        )
     await rescore(conn, cid, now, weights)
     return int(cid)
 
@@ -233,6 +240,10 @@ def validate_outcome(outcome: CallOutcome) -> None:
     _text(outcome.disposition or "", "disposition", 64)
     _text(outcome.recording_ref or "", "recording_ref", 256)
     _text(outcome.call_id or "", "call_id", 128)
+    if outcome.customer_id is None:
+        _require(bool(outcome.caller_number), "caller_number: needed when there is no customer")
+        _require(outcome.case is None, "case: needs a customer")
+        _require(outcome.follow_up is None, "follow-up: needs a customer")
     if outcome.case is not None:
         _one_of(outcome.case.kind, CASE_KINDS, "case kind")
         _one_of(outcome.case.status, CASE_STATUSES, "case status")
@@ -249,17 +260,25 @@ async def record_outcome(
     conn: AsyncConnection,
     cid: int | None,
     outcome: CallOutcome,
+    caller_number: str | None,
     case_id: int | None,
     now: datetime,
     weights: ValueWeights,
 ) -> int:
-    """Write the interaction, open or update its case, schedule the follow-up; rescore."""
+    """Write the interaction, open or update its case, schedule the follow-up; rescore.
+
+    `caller_number` is the outcome's number already in E.164; with no customer id, the
+    interaction is kept under that number alone.
+    """
     validate_outcome(outcome)
-    cid = await require_customer(conn, cid)
+    # No customer id: an unknown caller, kept by number (validate_outcome refused a case or
+    # follow-up for them). A customer id that matches nobody is an error, not an unknown.
+    customer = None if outcome.customer_id is None else await require_customer(conn, cid)
     interaction_id = await conn.scalar(
         insert(interactions)
         .values(
-            customer_id=cid,
+            customer_id=customer,
+            caller_number=caller_number,
             channel=outcome.channel,
             direction=outcome.direction,
             started_at=outcome.started_at,
@@ -277,12 +296,14 @@ async def record_outcome(
         .returning(interactions.c.id)
     )
     assert interaction_id is not None
+    if customer is None:
+        return int(interaction_id)
     if outcome.case is not None:
-        case_id = await _write_case(conn, cid, outcome.case, case_id, outcome.agent, now)
+        case_id = await _write_case(conn, customer, outcome.case, case_id, outcome.agent, now)
     if outcome.follow_up is not None:
         await conn.execute(
             insert(follow_ups).values(
-                customer_id=cid,
+                customer_id=customer,
                 agent=outcome.follow_up.agent or outcome.agent,
                 due_at=outcome.follow_up.due_at,
                 note=outcome.follow_up.note,
@@ -291,7 +312,7 @@ async def record_outcome(
                 done=False,
             )
         )
-    await rescore(conn, cid, now, weights)
+    await rescore(conn, customer, now, weights)
     return int(interaction_id)
 
 

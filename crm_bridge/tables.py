@@ -150,7 +150,10 @@ interactions = Table(
     "crm_interactions",
     metadata,
     _id(),
-    _customer_fk(),
+    # Null for a caller nobody has made a customer of yet; create_customer adopts the
+    # interaction later through caller_number.
+    _customer_fk(nullable=True),
+    Column("caller_number", String(20), index=True),
     Column("channel", String(16), nullable=False),
     Column("direction", String(16), nullable=False),
     Column("started_at", UtcDateTime, nullable=False),

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from crm_bridge.budget import BudgetedDirectory
 from crm_bridge.config import HttpCrmConfig
-from crm_bridge.errors import CrmUnavailable, CustomerNotFound
+from crm_bridge.errors import CrmUnavailable, CustomerNotFound, InvalidInput
 from crm_bridge.http_adapter import HttpCrmDirectory
 from crm_bridge.interface import (
     CallOutcome,
@@ -292,3 +292,15 @@ def test_any_json_reads_as_customers_or_a_clean_error(document: Any) -> None:
     except CrmUnavailable:
         return
     assert all(c.customer_id for c in found)
+
+
+async def test_external_crm_needs_a_customer_for_an_outcome(adapter: HttpCrmDirectory) -> None:
+    with pytest.raises(InvalidInput, match="customer_id"):
+        await adapter.record_outcome(
+            CallOutcome(
+                customer_id=None,
+                caller_number="+447700900123",
+                started_at=datetime(2026, 6, 1, tzinfo=UTC),
+                agent="alice",
+            )
+        )

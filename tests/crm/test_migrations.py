@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.database import current_revision, downgrade, upgrade
 from crm_bridge.app import MIGRATIONS_DIR, VERSION_TABLE
-from crm_bridge.tables import metadata
+from crm_bridge.tables import customers, follow_ups, metadata
+from tests.crm.conftest import NOW
 
 
 async def crm_tables(engine: AsyncEngine) -> set[str]:
@@ -19,8 +20,10 @@ async def crm_tables(engine: AsyncEngine) -> set[str]:
 async def test_up_down_up(engine: AsyncEngine) -> None:
     expected = {t.name for t in metadata.sorted_tables}
     assert await crm_tables(engine) == expected | {VERSION_TABLE}
-    assert await current_revision(engine, VERSION_TABLE) == "0001"
+    assert await current_revision(engine, VERSION_TABLE) == "0002"
 
+    await downgrade(engine, MIGRATIONS_DIR, VERSION_TABLE, "0001")
+    assert await current_revision(engine, VERSION_TABLE) == "0001"
     await downgrade(engine, MIGRATIONS_DIR, VERSION_TABLE, "base")
     assert await crm_tables(engine) == {VERSION_TABLE}
     assert await current_revision(engine, VERSION_TABLE) is None
@@ -47,3 +50,26 @@ async def test_migrations_match_the_tables(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         changes = await conn.run_sync(diff)
     assert changes == []
+
+
+async def test_altering_a_table_keeps_the_links_to_it(engine: AsyncEngine) -> None:
+    """0002 rebuilds crm_interactions on SQLite; follow-ups pointing at it keep their link."""
+    await downgrade(engine, MIGRATIONS_DIR, VERSION_TABLE, "0001")
+    async with engine.begin() as conn:
+        await conn.execute(insert(customers).values(id=1, name="Linked", notes="", created_at=NOW))
+        await conn.execute(
+            text(
+                "INSERT INTO crm_interactions (id, customer_id, channel, direction, started_at,"
+                " notes, talk_seconds, hold_seconds, wrap_seconds)"
+                " VALUES (7, 1, 'phone', 'inbound', '2026-06-01 12:00:00', '', 0, 0, 0)"
+            )
+        )
+        await conn.execute(
+            insert(follow_ups).values(
+                customer_id=1, agent="alice", due_at=NOW, note="", interaction_id=7, done=False
+            )
+        )
+    await upgrade(engine, MIGRATIONS_DIR, VERSION_TABLE)
+    async with engine.connect() as conn:
+        linked = await conn.scalar(select(follow_ups.c.interaction_id))
+    assert linked == 7

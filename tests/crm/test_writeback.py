@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 
 from crm_bridge.errors import CaseNotFound, CustomerNotFound, InvalidInput
-from crm_bridge.interface import CallOutcome, CaseUpdate, FollowUp, NewCustomer
+from crm_bridge.interface import CallOutcome, CaseUpdate, FollowUp, LookupStatus, NewCustomer
 from crm_bridge.sql_store import SqlDirectory
 from tests.crm.conftest import NOW
 
 
-def outcome(customer_id: str, **changes: object) -> CallOutcome:
+def outcome(customer_id: str | None, **changes: object) -> CallOutcome:
     values: dict[str, object] = {
         "customer_id": customer_id,
         "started_at": NOW - timedelta(minutes=10),
@@ -184,3 +184,36 @@ async def test_concurrent_write_backs_all_land(store: SqlDirectory) -> None:
     # Every order was counted by the rescore that ran last, whichever that was.
     assert view.value.lifetime_margin_cents == 8 * 4_000
     assert view.value.orders_last_year == 8
+
+
+async def test_unknown_caller_call_is_kept_and_joins_the_new_customer(store: SqlDirectory) -> None:
+    unknown = await store.lookup("07700 900777")
+    assert unknown.status is LookupStatus.UNKNOWN
+    kept = await store.record_outcome(
+        outcome(None, caller_number="+44 7700 900777", notes="Asked for a brochure.")
+    )
+    # Another unknown caller's call stays apart.
+    await store.record_outcome(outcome(None, caller_number="07700 900888"))
+    cid = await store.create_customer(NewCustomer(name="Brochure Fan", numbers=("07700900777",)))
+    (call,) = (await store.customer_360(cid)).recent_interactions
+    assert call.interaction_id == kept
+    assert call.notes == "Asked for a brochure."
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({}, "caller_number"),
+        ({"caller_number": "nonsense"}, "phone number"),
+        ({"caller_number": "07700900777", "case": CaseUpdate(subject="s")}, "case"),
+        (
+            {"caller_number": "07700900777", "follow_up": FollowUp(due_at=NOW)},
+            "follow-up",
+        ),
+    ],
+)
+async def test_unknown_caller_outcomes_are_checked(
+    store: SqlDirectory, changes: dict[str, object], field: str
+) -> None:
+    with pytest.raises(InvalidInput, match=field):
+        await store.record_outcome(outcome(None, **changes))
