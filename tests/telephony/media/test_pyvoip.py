@@ -1,0 +1,126 @@
+"""pyVoIP adapters against sipp playing a PBX/registrar: REGISTER, INVITE with RTP, BYE."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from telephony.pyvoip import CallEnd, PbxExtension, PyVoipCall, SipAccount, SoftphoneAgent
+from telephony.pyvoip.audio import pcm16_to_u8, u8_to_pcm16
+from telephony.rtp.g711 import encode_ulaw
+from telephony.rtp.tone import Tone
+from tests.recording.audio import dominant, read_pcm, tone
+from tests.telephony.media.sipp import finished, free_udp_port, scenario, sipp
+
+# pyVoIP's transmitter thread warns when a send races with the socket closing at hang-up.
+pytestmark = pytest.mark.filterwarnings("ignore:RTP Packet failed to send:RuntimeWarning")
+
+ANI, DNIS = "+15551230001", "4711"
+FREQUENCIES = (400.0, 1000.0, 425.0, 700.0)
+WAIT = 30.0
+
+
+def account(pbx_port: int) -> SipAccount:
+    rtp = free_udp_port()
+    return SipAccount(
+        server="127.0.0.1",
+        port=pbx_port,
+        username="switchboard",
+        password="secret",
+        local_host="127.0.0.1",
+        sip_port=free_udp_port(),
+        rtp_ports=(rtp, rtp),
+        # sipp may still be starting when pyVoIP sends its (never retransmitted) REGISTER.
+        register_timeout=2,
+    )
+
+
+@asynccontextmanager
+async def pbx(name: str, directory: Path) -> AsyncIterator[tuple[int, asyncio.subprocess.Process]]:
+    """Run sipp as the PBX: it answers two REGISTERs (register, deregister) and makes one call."""
+    audio = directory / "pbx.ulaw"
+    audio.write_bytes(encode_ulaw(tone(400, 8000)))  # streamed twice: 2 s
+    path = scenario(name, directory, AUDIO_FILE=str(audio))
+    port = free_udp_port()
+    async with sipp(
+        "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_udp_port()),
+        "-m", "2", cwd=directory,
+    ) as process:  # fmt: skip
+        yield port, process
+
+
+def test_audio_conversion_round_trips_the_high_byte() -> None:
+    pcm = read_pcm(
+        b"".join(s.to_bytes(2, "little", signed=True) for s in (-32768, -256, 0, 255, 32767))
+    )
+    u8 = pcm16_to_u8(pcm.tobytes())
+    assert u8 == bytes([0x00, 0x7F, 0x80, 0x80, 0xFF])
+    assert list(read_pcm(u8_to_pcm16(u8))) == [-32768, -256, 0, 0, 32512]
+
+
+async def test_pbx_extension_delivers_the_call_with_ani_dnis_and_audio(tmp_path: Path) -> None:
+    calls: asyncio.Queue[tuple[PyVoipCall, bytes]] = asyncio.Queue()
+
+    async def on_call(call: PyVoipCall) -> None:
+        await call.answer()
+        heard = bytearray()
+        while frame := await call.audio.get():
+            heard += frame
+        await calls.put((call, bytes(heard)))
+
+    async with pbx("pbx_calls_then_hangs_up.xml", tmp_path) as (port, process):
+        extension = PbxExtension(account(port), on_call)
+        await extension.start()
+        assert extension.status.name == "REGISTERED"
+        call, heard = await asyncio.wait_for(calls.get(), WAIT)
+        await extension.stop()
+        await finished(process, "PBX", tmp_path)
+    assert (call.ani, call.dnis) == (ANI, DNIS)
+    assert call.ended_by is CallEnd.REMOTE
+    assert call.answered.is_set() and call.ended.is_set()
+    samples = read_pcm(heard)
+    loud = [s for s in samples if abs(s) > 2000]
+    assert len(loud) > 4000  # a good part of the 2 s of tone came through
+    assert dominant(samples, FREQUENCIES) == 400.0
+
+
+async def test_softphone_answers_plays_records_and_hangs_up(tmp_path: Path) -> None:
+    play = b"".join(
+        s.to_bytes(2, "little", signed=True) for s in Tone((1000.0,), amplitude=8000).samples()
+    )
+    async with pbx("pbx_calls_and_waits_for_bye.xml", tmp_path) as (port, process):
+        agent = SoftphoneAgent(account(port), answer_after=0.2, play=play, hang_up_after=1.5)
+        await agent.start()
+        taken = await asyncio.wait_for(agent.calls.get(), WAIT)
+        await agent.stop()
+        await finished(process, "PBX", tmp_path)
+    assert (taken.ani, taken.dnis) == (ANI, DNIS)
+    assert taken.ended_by is CallEnd.LOCAL
+    samples = read_pcm(taken.heard)
+    assert len([s for s in samples if abs(s) > 2000]) > 2000
+    assert dominant(samples, FREQUENCIES) == 400.0
+
+
+async def test_registration_refused_is_an_error(tmp_path: Path) -> None:
+    from telephony.pyvoip import PyVoipError
+
+    # Nobody listens on this port: every REGISTER times out, and pyVoIP gives up after three.
+    silent = account(free_udp_port())
+    extension = PbxExtension(
+        SipAccount(
+            server=silent.server,
+            port=silent.port,
+            username="x",
+            password="y",
+            sip_port=silent.sip_port,
+            rtp_ports=silent.rtp_ports,
+            register_timeout=1,
+        ),
+        lambda call: call.answer(),
+    )
+    with pytest.raises(PyVoipError, match="registration failed"):
+        await extension.start()
