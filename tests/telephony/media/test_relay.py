@@ -208,3 +208,29 @@ async def test_leg_without_address_does_not_send() -> None:
     # Closing twice is harmless.
     session.close()
     await asyncio.wait_for(session.wait_closed(), 1)
+
+
+async def test_forwarding_off_keeps_a_queued_callers_audio_from_the_agent_leg(
+    phones: tuple[Phone, Phone],
+) -> None:
+    caller, agent = phones
+    relay = RtpRelay(HOST)
+    teed: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    session = await relay.open_session(tee=lambda side, packet: teed.put_nowait((side, packet)))
+    session.caller.expect(HOST, caller.port)
+    session.agent.expect(HOST, agent.port)
+    session.forwarding = False
+    caller.send(audio(0), session.caller.local_port)
+    agent.send(audio(1, fill=0x11), session.agent.local_port)
+    # The relay has handled both packets once the tee has seen them.
+    seen = {await asyncio.wait_for(teed.get(), 5), await asyncio.wait_for(teed.get(), 5)}
+    assert seen == {(Side.CALLER, audio(0)), (Side.AGENT, audio(1, fill=0x11))}
+    # Hold audio still reaches the caller through its own leg; nothing else does.
+    session.caller.send(audio(2, fill=0x22))
+    assert (await caller.next())[0] == audio(2, fill=0x22)
+    session.forwarding = True
+    caller.send(audio(3), session.caller.local_port)
+    assert (await agent.next())[0] == audio(3)
+    assert caller.received.empty()
+    assert agent.received.empty()
+    await relay.close()
