@@ -23,6 +23,11 @@ class Settings(BaseModel):
     redis_url: str = ""
     sip_host: str = "127.0.0.1"
     sip_port: int = Field(default=5060, ge=0, le=65535)
+    # The RTP relay binds the even ports of this range, two per bridged call.
+    rtp_port_first: int = Field(default=20000, ge=1024, le=65535)
+    rtp_port_last: int = Field(default=29999, ge=1024, le=65535)
+    # Recordings (data_dir/recordings) older than this are deleted.
+    recording_retention_days: int = Field(default=90, ge=1)
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     # Signs session and CSRF tokens; empty means a random one per process (sessions end on restart).

@@ -84,6 +84,7 @@ class Recorder:
         self._pauses: list[tuple[int, int]] = []
         self._writes: list[Future[None]] = []
         self._finished = False
+        self._failed = False
         self.packets = 0
         self.ignored = 0
         self.late = 0
@@ -102,7 +103,7 @@ class Recorder:
         Packets other than G.711 audio (telephone-events, comfort noise) are ignored, as are
         packets while paused: a pause keeps sensitive audio out of memory, not just the file.
         """
-        if self._finished or self._paused_since is not None:
+        if self._finished or self._failed or self._paused_since is not None:
             return
         stream = self._streams.get(side)
         if stream is None or len(packet) < _HEADER.size or packet[0] >> 6 != 2:
@@ -128,7 +129,12 @@ class Recorder:
         self._place(stream, position, decode(payload, table))
         self.packets += 1
         if now - self._base >= self._chunk + self._jitter:
-            self._flush(now - self._jitter)
+            try:
+                self._flush(now - self._jitter)
+            except RecordingError:
+                # The store closed under a live call: stop buffering; finish() reports it.
+                self._failed = True
+                log.error("recording %s stopped: its store is closed", self.call_id)
 
     def _position(self, stream: _Stream, ssrc: int, timestamp: int, now: int, samples: int) -> int:
         if ssrc == stream.ssrc:
@@ -203,13 +209,16 @@ class Recorder:
         if upto <= self._base:
             return
         frames = self._render(upto)
-        self._writes.append(self._writer.submit(self._wav.write, frames))
+        self._writes.append(self._submit(self._wav.write, frames))
         self._writes = [w for w in self._writes if not w.done() or w.exception() is not None]
 
     async def finish(self) -> Recording:
         """Stop, write the rest and close the WAV (in the writer thread); return its metadata."""
         if self._finished:
             raise RecordingError("recording already finished")
+        if self._failed:
+            self._finished = True
+            raise RecordingError("the recording store closed during the call")
         end = self._now_frame()
         self.resume()
         self._finished = True
@@ -218,7 +227,7 @@ class Recorder:
             self._flush(min(end, self._base + self._chunk))
         for stream in self._streams.values():
             stream.pcm.clear()
-        self._writes.append(self._writer.submit(self._wav.close))
+        self._writes.append(self._submit(self._wav.close))
         await self._await_writes()
         paused = sum(stop - start for start, stop in self._pauses)
         recording = Recording(
@@ -231,9 +240,15 @@ class Recorder:
             paused_seconds=paused / SAMPLE_RATE,
         )
         if self._on_finish is not None:
-            self._writes.append(self._writer.submit(self._on_finish, recording))
+            self._writes.append(self._submit(self._on_finish, recording))
             await self._await_writes()
         return recording
+
+    def _submit(self, job: Callable[..., None], *args: object) -> Future[None]:
+        try:
+            return self._writer.submit(job, *args)
+        except RuntimeError:
+            raise RecordingError("the recording store is closed") from None
 
     async def _await_writes(self) -> None:
         writes, self._writes = self._writes, []

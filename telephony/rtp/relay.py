@@ -126,7 +126,12 @@ class RelayLeg(asyncio.DatagramProtocol):
         self.bytes_received += len(data)
         tee = self._session.tee
         if tee is not None:
-            tee(self.side, data)
+            try:
+                tee(self.side, data)
+            except Exception:
+                # A failing recorder must not stop the call's audio: detach it, once.
+                self._session.tee = None
+                log.exception("RTP tee failed; recording of this session stops")
         if self._session.forwarding:
             peer = self.peer
             if peer is not None:

@@ -178,3 +178,18 @@ async def test_pause_at_the_end_and_empty_call(clocked_store: tuple[RecordingSto
     params, left, right = read_wav(recording.path)
     assert params.nframes == 800
     assert max(map(abs, left)) == max(map(abs, right)) == 0
+
+
+async def test_store_closing_mid_call_stops_the_recorder_without_breaking_feed(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    store = RecordingStore(tmp_path, clock=clock, jitter_seconds=0.1, chunk_seconds=0.1)
+    recorder = store.start("cut-short", "PCMU")
+    await store.close()
+    audio = encode_ulaw(tone(400, 160))
+    for k in range(20):  # enough to need a flush, which now cannot be submitted
+        clock.ticks = k + 1
+        recorder.feed("caller", packet(audio, k, 1))
+    with pytest.raises(RecordingError, match="closed"):
+        await recorder.finish()

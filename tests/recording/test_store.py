@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
-from recording import Recording, RecordingCodec, RecordingError, RecordingStore
+from recording import RECORDINGS, Recording, RecordingCodec, RecordingError, RecordingStore, setup
 from telephony.rtp.g711 import encode_ulaw
 from tests.recording.audio import packet, tone
 
@@ -91,3 +92,25 @@ async def test_unreadable_metadata_is_skipped_and_reported(tmp_path: Path) -> No
 def test_retention_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="retention"):
         RecordingStore(tmp_path, retention_days=0)
+
+
+async def test_app_setup_purges_at_startup_and_closes_the_store(tmp_path: Path) -> None:
+    now = Now()
+    store = RecordingStore(tmp_path, retention_days=7, now=now)
+    old = await record(store, "old")
+    now.value += timedelta(days=8)
+    app = web.Application()
+    setup(app, store)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        assert app[RECORDINGS] is store
+        assert not old.path.exists()
+        fresh = await record(store, "fresh")
+    finally:
+        await runner.cleanup()
+    assert fresh.path.exists()
+    # The store's writer thread is gone: starting a new recording's writes fails.
+    late = store.start("late", "PCMU")
+    with pytest.raises(RecordingError, match="closed"):
+        await late.finish()

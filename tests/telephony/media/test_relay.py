@@ -234,3 +234,26 @@ async def test_forwarding_off_keeps_a_queued_callers_audio_from_the_agent_leg(
     assert caller.received.empty()
     assert agent.received.empty()
     await relay.close()
+
+
+async def test_a_failing_tee_is_detached_and_audio_keeps_flowing(
+    phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+) -> None:
+    caller, agent = phones
+    relay = RtpRelay(HOST)
+    calls: list[str] = []
+
+    def broken(side: str, packet: bytes) -> None:
+        calls.append(side)
+        raise OSError("disk full")
+
+    session = await relay.open_session(tee=broken)
+    session.caller.expect(HOST, caller.port)
+    session.agent.expect(HOST, agent.port)
+    for seq in range(3):
+        caller.send(audio(seq), session.caller.local_port)
+        assert (await agent.next())[0] == audio(seq)
+    assert calls == ["caller"]
+    assert session.tee is None
+    assert "RTP tee failed" in caplog.text
+    await relay.close()
