@@ -10,7 +10,7 @@ import pyVoIP.VoIP  # noqa: F401  (import order: must precede any other pyVoIP i
 from telephony.pyvoip.account import SipAccount
 from telephony.pyvoip.call import CallEnd, PyVoipCall
 from telephony.pyvoip.extension import PbxExtension, PyVoipError
-from telephony.pyvoip.softphone import AgentCall, SoftphoneAgent
+from telephony.pyvoip.softphone import AgentCall, SoftphoneAgent, pcm_from_tone, pcm_from_wav
 
 __all__ = [
     "AgentCall",
@@ -20,4 +20,6 @@ __all__ = [
     "PyVoipError",
     "SipAccount",
     "SoftphoneAgent",
+    "pcm_from_tone",
+    "pcm_from_wav",
 ]

@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import wave
+from array import array
 from dataclasses import dataclass
+from pathlib import Path
 
 from telephony.pyvoip.account import SipAccount
 from telephony.pyvoip.call import CallEnd, PyVoipCall
 from telephony.pyvoip.extension import PbxExtension
+from telephony.rtp.tone import SAMPLE_RATE, Tone
 
-__all__ = ["AgentCall", "SoftphoneAgent"]
+__all__ = ["AgentCall", "SoftphoneAgent", "pcm_from_tone", "pcm_from_wav"]
 
 log = logging.getLogger(__name__)
+
+
+def pcm_from_tone(tone: Tone, seconds: float) -> bytes:
+    """Return `seconds` of a tone (looping its cadence) as 16-bit 8 kHz PCM for `play`."""
+    cycle = array("h", tone.samples())
+    count = round(seconds * SAMPLE_RATE)
+    samples = (cycle * (count // len(cycle) + 1))[:count]
+    if sys.byteorder == "big":
+        samples.byteswap()  # PCM here is little-endian, as in WAV files
+    return samples.tobytes()
+
+
+def pcm_from_wav(path: Path) -> bytes:
+    """Read a mono 16-bit 8 kHz WAV file for `play`; raise ValueError for any other format."""
+    with wave.open(str(path), "rb") as wav:
+        if (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) != (1, 2, SAMPLE_RATE):
+            raise ValueError("play files must be mono 16-bit 8 kHz WAV")
+        return wav.readframes(wav.getnframes())
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import wave
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
-from telephony.pyvoip import CallEnd, PbxExtension, PyVoipCall, SipAccount, SoftphoneAgent
+from recording.g711 import ALAW_PCM, decode
+from telephony.pyvoip import (
+    CallEnd,
+    PbxExtension,
+    PyVoipCall,
+    PyVoipError,
+    SipAccount,
+    SoftphoneAgent,
+    pcm_from_tone,
+    pcm_from_wav,
+)
 from telephony.pyvoip.audio import pcm16_to_u8, u8_to_pcm16
 from telephony.rtp.g711 import encode_ulaw
+from telephony.rtp.packet import parse_header
 from telephony.rtp.tone import Tone
-from tests.recording.audio import dominant, read_pcm, tone
+from tests.recording.audio import dominant, goertzel, read_pcm, tone
+from tests.telephony.media.phones import Phone
 from tests.telephony.media.sipp import finished, free_udp_port, scenario, sipp
 
 # pyVoIP's transmitter thread warns when a send races with the socket closing at hang-up.
@@ -40,7 +53,9 @@ def account(pbx_port: int) -> SipAccount:
 
 
 @asynccontextmanager
-async def pbx(name: str, directory: Path) -> AsyncIterator[tuple[int, asyncio.subprocess.Process]]:
+async def pbx(
+    name: str, directory: Path, *extra: str
+) -> AsyncIterator[tuple[int, asyncio.subprocess.Process]]:
     """Run sipp as the PBX: it answers two REGISTERs (register, deregister) and makes one call."""
     audio = directory / "pbx.ulaw"
     audio.write_bytes(encode_ulaw(tone(400, 8000)))  # streamed twice: 2 s
@@ -48,7 +63,7 @@ async def pbx(name: str, directory: Path) -> AsyncIterator[tuple[int, asyncio.su
     port = free_udp_port()
     async with sipp(
         "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_udp_port()),
-        "-m", "2", cwd=directory,
+        "-m", "2", *extra, cwd=directory,
     ) as process:  # fmt: skip
         yield port, process
 
@@ -105,9 +120,61 @@ async def test_softphone_answers_plays_records_and_hangs_up(tmp_path: Path) -> N
     assert dominant(samples, FREQUENCIES) == 400.0
 
 
-async def test_registration_refused_is_an_error(tmp_path: Path) -> None:
-    from telephony.pyvoip import PyVoipError
+async def test_softphone_sends_real_pcma_when_only_pcma_is_offered(tmp_path: Path) -> None:
+    # The PBX points the call's media at this endpoint, so we see exactly what pyVoIP sends.
+    phone = await Phone.open()
+    play = pcm_from_tone(Tone((1000.0,), amplitude=8000), 1.0)
+    async with pbx(
+        "pbx_calls_pcma_to_phone.xml", tmp_path, "-key", "phone_port", str(phone.port)
+    ) as (port, process):
+        agent = SoftphoneAgent(account(port), play=play, hang_up_after=1.5)
+        await agent.start()
+        taken = await asyncio.wait_for(agent.calls.get(), WAIT)
+        await agent.stop()
+        await finished(process, "PBX", tmp_path)
+    assert taken.ended_by is CallEnd.LOCAL
+    packets = []
+    while not phone.received.empty():
+        packets.append(phone.received.get_nowait()[0])
+    phone.close()
+    headers = [parse_header(p) for p in packets]
+    assert headers and {h.payload_type for h in headers} == {8}
+    payload = b"".join(p[h.payload_offset :] for p, h in zip(packets, headers, strict=True))
+    samples = read_pcm(decode(payload, ALAW_PCM))
+    start = next(i for i, s in enumerate(samples) if abs(s) > 1000)
+    played = samples[start : start + 7600]  # within the one second of tone
+    assert len(played) == 7600
+    # Real A-law decodes to a clean 1 kHz tone at the level played; mu-law bytes labelled
+    # PCMA (pyVoIP 1.6.8's bug, patched in the adapter) decode to a louder, distorted one.
+    energy = sum(s * s for s in played)
+    assert goertzel(played, 1000) / (energy * len(played) / 2) > 0.99
+    assert 7000 <= max(map(abs, played)) <= 9000
 
+
+def test_play_helpers(tmp_path: Path) -> None:
+    pcm = pcm_from_tone(Tone((425.0,), (0.5, 0.5)), 2.5)
+    samples = read_pcm(pcm)
+    assert len(samples) == 20000
+    assert dominant(samples[:4000], FREQUENCIES) == 425.0
+    assert max(map(abs, samples[4000:8000])) == 0
+    assert samples[8000:12000] == samples[:4000]  # the cadence loops
+    path = tmp_path / "hold.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(pcm)
+    assert pcm_from_wav(path) == pcm
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(pcm)
+    with pytest.raises(ValueError, match="mono 16-bit 8 kHz"):
+        pcm_from_wav(path)
+
+
+async def test_registration_refused_is_an_error(tmp_path: Path) -> None:
     # Nobody listens on this port: every REGISTER times out, and pyVoIP gives up after three.
     silent = account(free_udp_port())
     extension = PbxExtension(
