@@ -331,13 +331,20 @@ class SipEndpoint:
         elif method == "REGISTER" and self.registrar is not None:
             self._spawn(self.registrar.handle(tx), tx)
         elif method in self.handler.methods:
-            if method == "INVITE":
-                tx.respond(100)
             self._spawn(self.handler.on_request(tx), tx)
+            if method == "INVITE":
+                # Runs right after the handler's first step: a handler that answers at once
+                # (redirect mode) saves the 100; one that waits gets it without delay.
+                asyncio.get_running_loop().call_soon(self._trying_if_silent, tx)
         elif method in KNOWN_METHODS:
             tx.respond(405, headers=Headers([("Allow", ", ".join(self.allowed_methods))]))
         else:
             tx.respond(501)
+
+    @staticmethod
+    def _trying_if_silent(tx: ServerTransaction) -> None:
+        if tx.last_response is None and tx.state is TxState.PROCEEDING:
+            tx.respond(100)
 
     def _capabilities(self) -> Headers:
         return Headers(

@@ -121,7 +121,6 @@ async def test_invite_server_retransmits_error_until_ack(
     handler = RecordingHandler({"INVITE"}, 486)
     async with SipEndpoint(handler, port=0, timers=fast_timers) as endpoint:
         udp_peer.send(raw_request("INVITE", udp_peer.port, branch="z9hG4bKinv1"), endpoint.port)
-        assert response(await udp_peer.recv()).status == 100
         busy = await udp_peer.recv()
         assert response(busy).status == 486
         assert await udp_peer.recv() == busy  # timer G
@@ -154,7 +153,6 @@ async def test_invite_server_retransmits_2xx_until_ack(
     handler = RecordingHandler({"INVITE"}, 200)
     async with SipEndpoint(handler, port=0, timers=fast_timers) as endpoint:
         udp_peer.send(raw_request("INVITE", udp_peer.port, branch="z9hG4bKinv2"), endpoint.port)
-        assert response(await udp_peer.recv()).status == 100
         ok = await udp_peer.recv()
         assert response(ok).status == 200
         assert await udp_peer.recv() == ok
@@ -255,10 +253,24 @@ async def test_2xx_ack_reusing_the_invite_branch_is_still_an_ack(
     handler = RecordingHandler({"INVITE"}, 200)
     async with SipEndpoint(handler, port=0, timers=fast_timers) as endpoint:
         udp_peer.send(raw_request("INVITE", udp_peer.port, branch="z9hG4bKold"), endpoint.port)
-        assert response(await udp_peer.recv()).status == 100
         ok = response(await udp_peer.recv())
         tx: ServerTransaction = await handler.transactions.get()
         ack = raw_request("ACK", udp_peer.port, branch="z9hG4bKold", to_tag=ok.to_address().tag)
         udp_peer.send(ack, endpoint.port)
         assert (await asyncio.wait_for(handler.acks.get(), WAIT)).method == "ACK"
         assert tx.acked
+
+
+async def test_100_trying_only_when_the_handler_does_not_answer_at_once(
+    fast_timers: TimerConfig, udp_peer: UdpPeer
+) -> None:
+    handler = RecordingHandler({"INVITE"}, 302)
+    async with SipEndpoint(handler, port=0, timers=fast_timers) as endpoint:
+        udp_peer.send(raw_request("INVITE", udp_peer.port), endpoint.port)
+        assert response(await udp_peer.recv()).status == 302  # no 100 before it
+        handler.hold = True
+        udp_peer.send(raw_request("INVITE", udp_peer.port, call_id="call-2@test"), endpoint.port)
+        got = response(await udp_peer.recv())
+        while got.call_id != "call-2@test":  # skip timer G's copies of the first 302
+            got = response(await udp_peer.recv())
+        assert got.status == 100
