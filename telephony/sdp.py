@@ -49,6 +49,8 @@ class Direction(StrEnum):
 
 
 _DIRECTIONS = frozenset(d.value for d in Direction)
+_BEFORE_CONNECTION = frozenset("iuep")
+_SESSION_RANK = {"i": 0, "u": 1, "e": 2, "p": 3, "b": 4, "t": 5, "r": 5, "z": 6, "k": 7, "a": 8}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +108,11 @@ class Media:
     def lines(self) -> list[str]:
         """Return the SDP lines of this section."""
         out = [f"m={self.kind} {self.port} {self.proto} {' '.join(self.formats)}"]
-        out.extend(self.other_lines)
+        # RFC 4566 order: m, i, c, b, k, a.
+        out.extend(line for line in self.other_lines if line.startswith("i="))
         if self.connection is not None:
             out.append(f"c={_connection_value(self.connection)}")
+        out.extend(line for line in self.other_lines if not line.startswith("i="))
         for codec in self.codecs:
             out.append(f"a=rtpmap:{codec.rtpmap()}")
             if codec.fmtp is not None:
@@ -170,9 +174,11 @@ class SessionDescription:
             f"{_connection_value(self.origin_address)}",
             f"s={self.session_name}",
         ]
+        # RFC 4566 order: v, o, s, i, u, e, p, c, b, t, r, z, k, a.
+        lines.extend(line for line in self.other_lines if line[0] in _BEFORE_CONNECTION)
         if self.connection is not None:
             lines.append(f"c={_connection_value(self.connection)}")
-        lines.extend(self.other_lines)
+        lines.extend(line for line in self.other_lines if line[0] not in _BEFORE_CONNECTION)
         if self.direction is not None:
             lines.append(f"a={self.direction.value}")
         for media in self.media:
@@ -355,7 +361,9 @@ def parse_sdp(body: bytes | str) -> SessionDescription:
     if origin is None:
         raise SdpError("SDP has no o= line")
     if not any(line.startswith("t=") for line in other):
-        other.insert(0, "t=0 0")
+        other.append("t=0 0")
+    # Keep session lines in RFC 4566 order (stable: t= and r= pairs stay together).
+    other.sort(key=lambda line: _SESSION_RANK.get(line[0], len(_SESSION_RANK)))
     user, session_id, session_version, origin_address = origin
     return SessionDescription(
         origin_user=user,

@@ -89,6 +89,15 @@ def test_rewrite_points_audio_at_relay_and_keeps_the_rest() -> None:
     assert "b=AS:84" in str(again)
 
 
+def test_serialises_lines_in_rfc_4566_order() -> None:
+    body = (
+        "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=x\nc=IN IP4 10.0.0.1\ni=info\nu=http://x\nb=AS:64\n"
+        "t=0 0\nm=audio 4000 RTP/AVP 0\nb=AS:64\nc=IN IP4 10.0.0.2\ni=voice\na=rtpmap:0 PCMU/8000\n"
+    )
+    kinds = [line[0] for line in str(parse_sdp(body)).splitlines()]
+    assert kinds == ["v", "o", "s", "i", "u", "c", "b", "t", "m", "i", "c", "b", "a"]
+
+
 def test_built_offer_round_trips() -> None:
     offer = audio_offer("127.0.0.1", 20000, codecs=(PCMA, PCMU), ptime=20)
     text = str(offer)
