@@ -79,6 +79,11 @@ class PyVoipCall:
         finally:
             self._decided.set()
 
+    def release(self) -> None:
+        """Let the call's pyVoIP thread go (the phone is stopping); safe from any thread."""
+        self._local_hangup.set()
+        self._decided.set()
+
     def send_audio(self, pcm: bytes) -> None:
         """Queue 16-bit 8 kHz PCM to send; pyVoIP's transmitter paces it out at 20 ms."""
         self._call.write_audio(pcm16_to_u8(pcm))

@@ -43,6 +43,8 @@ class PbxExtension:
         self._status = PhoneStatus.INACTIVE
         self._status_changed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Touched from pyVoIP's call threads: set add/discard are atomic under the GIL.
+        self._live: set[PyVoipCall] = set()
 
     @property
     def status(self) -> PhoneStatus:
@@ -72,8 +74,14 @@ class PbxExtension:
     async def stop(self) -> None:
         """Hang up, deregister and wait for the call handlers to finish."""
         phone, self._phone = self._phone, None
+        # Decline calls still ringing (486) and hang up the others while the phone can still
+        # send; pyVoIP's own stop only hangs up answered calls.
+        live = [call for call in list(self._live) if not call.ended.is_set()]
+        await asyncio.gather(*(call.hangup() for call in live), return_exceptions=True)
         if phone is not None:
             await asyncio.to_thread(phone.stop)
+        for call in list(self._live):
+            call.release()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -90,8 +98,12 @@ class PbxExtension:
         # pyVoIP's per-call thread, started a second after the INVITE: it serves the call.
         assert self._bridge is not None
         handle = PyVoipCall(call, self._bridge, self._ring_timeout)
-        self._bridge.post(self._dispatch, handle)
-        handle.run()
+        self._live.add(handle)
+        try:
+            self._bridge.post(self._dispatch, handle)
+            handle.run()
+        finally:
+            self._live.discard(handle)
 
     def _dispatch(self, call: PyVoipCall) -> None:
         task = asyncio.get_running_loop().create_task(self._serve(call), name="pyvoip-call")

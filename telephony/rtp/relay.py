@@ -5,6 +5,9 @@ address. Unchanged means RFC 4733 telephone-events (DTMF) pass through as they a
 leg learns its party's address from SDP (`expect`) and then latches onto the first packet's
 source port from that host (symmetric RTP, for parties behind NAT); packets from anywhere
 else are dropped. Both directions can be teed to a recorder.
+
+RTCP is not relayed (no port+1 is bound): the relay is for audio; quality reports between
+the parties are not needed for routing calls, and the relay's own counters stand in for them.
 """
 
 from __future__ import annotations

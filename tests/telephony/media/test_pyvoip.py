@@ -103,6 +103,26 @@ async def test_pbx_extension_delivers_the_call_with_ani_dnis_and_audio(tmp_path:
     assert dominant(samples, FREQUENCIES) == 400.0
 
 
+async def test_stopping_the_extension_declines_a_ringing_call(tmp_path: Path) -> None:
+    ringing: asyncio.Queue[PyVoipCall] = asyncio.Queue()
+
+    async def on_call(call: PyVoipCall) -> None:
+        await ringing.put(call)
+        await call.ended.wait()  # never answers
+
+    async with pbx("pbx_calls_and_expects_decline.xml", tmp_path) as (port, process):
+        extension = PbxExtension(account(port), on_call)
+        await extension.start()
+        call = await asyncio.wait_for(ringing.get(), WAIT)
+        assert not call.answered.is_set()
+        await extension.stop()
+        # The PBX got its 486 (and the deregistration): its scenario passed.
+        await finished(process, "PBX", tmp_path)
+    await asyncio.wait_for(call.ended.wait(), WAIT)
+    assert call.ended_by is CallEnd.LOCAL
+    assert (call.ani, call.dnis) == (ANI, DNIS)
+
+
 async def test_softphone_answers_plays_records_and_hangs_up(tmp_path: Path) -> None:
     play = b"".join(
         s.to_bytes(2, "little", signed=True) for s in Tone((1000.0,), amplitude=8000).samples()
