@@ -7,11 +7,13 @@ import contextlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from telephony.sip.digest import parse_authorization
 from telephony.sip.errors import SipParseError
 from telephony.sip.framing import StreamFramer
-from telephony.sip.headers import Headers
+from telephony.sip.headers import Headers, split_list
 from telephony.sip.message import Request, Response, SipMessage, parse_message
 from telephony.sip.uri import SipUri, parse_address, parse_uri
+from telephony.sip.via import parse_cseq, parse_via
 from tests.telephony.sip.samples import SAMPLES
 
 FUZZ = settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -158,3 +160,28 @@ def test_uri_round_trip(
 ) -> None:
     uri = SipUri(scheme, user or "", host, port, dict(params))
     assert parse_uri(str(uri)) == uri
+
+
+# Header-value-shaped text: the characters and words the value parsers branch on.
+PIECES = [*'sip:@;=<>"\\,. /ab1Z9[]?-_\t', "tag", "SIP/2.0/UDP ", "Digest ", "sips:", "::1"]
+HEADERISH = st.lists(st.sampled_from(PIECES), max_size=30).map("".join)
+
+
+@FUZZ
+@given(st.one_of(st.text(max_size=80), HEADERISH))
+def test_value_parsers_fail_only_with_parse_errors(text: str) -> None:
+    """Each header-value parser accepts or refuses text, and what it accepts re-parses equal."""
+    for parse in (parse_uri, parse_address, parse_via, parse_cseq, parse_authorization):
+        try:
+            value = parse(text)
+        except SipParseError:
+            continue
+        if parse is not parse_authorization:
+            assert parse(str(value)) == value  # type: ignore[operator]
+
+
+@FUZZ
+@given(st.text(max_size=80))
+def test_split_list_never_loses_commas_outside_quotes(text: str) -> None:
+    parts = split_list(text)
+    assert all(part == part.strip() and part for part in parts)
