@@ -1,1 +1,47 @@
-"""Supervisor board: event log, metrics, live board, reports and Prometheus metrics."""
+"""Supervisor board: event log, metrics, live board, reports and Prometheus metrics.
+
+Other packages and the composition root use, from here:
+- `setup(app, db, routing, BoardOptions(...))` with `Routing(runtime, queues, agents)`:
+  the event log writer, the live board and its websocket, reports, `/metrics`;
+- `MIGRATIONS_DIR`, `VERSION_TABLE` for the event log's migrations;
+- `METRICS` (app key of `BoardMetrics`): `sip_message(direction, method, status)` and
+  `websocket_connections.labels(endpoint)` for counters other packages feed;
+- `BOARD` (app key of `BoardService`): `recorder.publish([EventRecord(...)])` to log events
+  that do not come from the router (`CALL_HELD`, `CALL_RESUMED`);
+- `board.metrics` for the metric definitions, `board.reports` for interval reports.
+"""
+
+from board.eventlog import MIGRATIONS_DIR, VERSION_TABLE, EventLog, EventLogOptions
+from board.live import Routing
+from board.metrics import AgentTotals, Fold, QueueTotals
+from board.prom import BoardMetrics
+from board.records import CALL_HELD, CALL_RESUMED, SUPERVISOR_ACTION, EventRecord, Recorder
+from board.reports import Interval, Report, build_report, compute_report
+from board.service import BOARD, METRICS, BoardOptions, BoardService
+from board.web import setup
+
+__all__ = [
+    "BOARD",
+    "CALL_HELD",
+    "CALL_RESUMED",
+    "METRICS",
+    "MIGRATIONS_DIR",
+    "SUPERVISOR_ACTION",
+    "VERSION_TABLE",
+    "AgentTotals",
+    "BoardMetrics",
+    "BoardOptions",
+    "BoardService",
+    "EventLog",
+    "EventLogOptions",
+    "EventRecord",
+    "Fold",
+    "Interval",
+    "QueueTotals",
+    "Recorder",
+    "Report",
+    "Routing",
+    "build_report",
+    "compute_report",
+    "setup",
+]

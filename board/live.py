@@ -89,6 +89,16 @@ class LiveBoard:
             del self.calls[call_id]
         self._prune()
 
+    def load(self, records: Sequence[EventRecord]) -> None:
+        """Fold records logged earlier today (after a restart) into the figures only.
+
+        Their calls are not shown: the engine restarted empty, so they are no longer live.
+        """
+        for record in records:
+            self.day.apply(record)
+            self.recent.apply(record)
+        self._prune()
+
     def why(self, call_id: str) -> list[dict[str, str]] | None:
         """Return the router's reasons for a call, oldest first, or None if not on the board."""
         view = self.calls.get(call_id)

@@ -275,3 +275,29 @@ def chart(report: Report, width: int = 960, height: int = 220) -> Chart:
     if report.interval is Interval.DAY:
         ticks = [(b.x + b.width / 2, b.label[5:10]) for b in bars[::every]]
     return Chart(width, height, top, bottom, bars, " ".join(points), peak, ticks)
+
+
+# ------------------------------------------------------------------------------ page cells
+
+_QUEUE_PERCENT = {6, 7}  # service level, abandon rate (indexes in queue_values)
+
+
+def _shown(value: object, percent: bool) -> str:
+    if value is None:
+        return "–"
+    if percent and isinstance(value, float):
+        return f"{value * 100:.0f}%"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def queue_cells(totals: QueueTotals) -> list[str]:
+    """Return a queue row's figures as the page shows them (ratios as percentages)."""
+    return [_shown(v, i in _QUEUE_PERCENT) for i, v in enumerate(queue_values(totals))]
+
+
+def agent_cells(totals: AgentTotals) -> list[str]:
+    """Return an agent row's figures as the page shows them (occupancy as a percentage)."""
+    values = agent_values(totals)
+    return [_shown(v, i == len(values) - 1) for i, v in enumerate(values)]

@@ -1,0 +1,246 @@
+"""The board's routes over HTTP: roles, audited actions, why, reports, CSV and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import WSMsgType, web
+from aiohttp.test_utils import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+import board
+from board.eventlog import read_records
+from router import Call
+from tests.board.app import BoardWorld, add_users, build_board_app
+from tests.web.support import sign_in
+
+Client = TestClient[web.Request, web.Application]
+ClientFactory = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+async def started(tmp_path: Path, aiohttp_client: ClientFactory) -> tuple[BoardWorld, Client]:
+    world = build_board_app(tmp_path / "board.db")
+    client = await aiohttp_client(world.app)
+    await add_users(world.app)
+    return world, client
+
+
+async def test_an_agent_is_refused_the_board_its_socket_api_and_reports(
+    started: tuple[BoardWorld, Client],
+) -> None:
+    _, client = started
+    token = await sign_in(client, "ada")
+    for path in ("/supervisor/board", "/supervisor/reports", "/supervisor/reports.csv"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 403, path
+    socket = await client.get("/supervisor/board/ws", headers={"Upgrade": "websocket"})
+    assert socket.status == 403
+    refused = await client.post("/api/board/agents/bob/logout", headers={"X-CSRF-Token": token})
+    assert refused.status == 403
+    assert (await refused.json())["error"] == "This needs the supervisor role."
+
+
+async def test_supervisor_actions_change_the_agent_and_are_audited(
+    started: tuple[BoardWorld, Client],
+) -> None:
+    world, client = started
+    runtime = world.runtime
+    runtime.act(lambda now: runtime.engine.agent_login("bob", now))
+    runtime.act(lambda now: runtime.engine.agent_ready("bob", now))
+    token = await sign_in(client, "sam")
+    headers = {"X-CSRF-Token": token}
+    response = await client.post(
+        "/api/board/agents/bob/not-ready", json={"reason_code": "coaching"}, headers=headers
+    )
+    assert response.status == 200, await response.text()
+    assert await response.json() == {"agent_id": "bob", "state": "not_ready", "pending": False}
+    assert runtime.engine.agent_snapshot("bob").reason_code == "coaching"
+    response = await client.post("/api/board/agents/bob/logout", headers=headers)
+    assert (await response.json())["state"] == "logged_out"
+    again = await client.post("/api/board/agents/bob/logout", headers=headers)
+    assert again.status == 409
+    unknown = await client.post("/api/board/agents/zed/logout", headers=headers)
+    assert unknown.status == 404
+    bad = await client.post(
+        "/api/board/agents/bob/not-ready", json={"reason_code": "<b>"}, headers=headers
+    )
+    assert bad.status == 422 and "reason_code" in (await bad.json())["fields"]
+    no_token = await client.post("/api/board/agents/bob/logout")
+    assert no_token.status == 403
+
+    service = world.app[board.BOARD]
+    await service.event_log.flush()
+    logged = await read_records(service.db, 0, 1e12)
+    audit = [r for r in logged if r.kind == board.SUPERVISOR_ACTION]
+    assert [(r.agent_id, r.data["action"], r.data["by_username"]) for r in audit] == [
+        ("bob", "not_ready", "sam"),
+        ("bob", "logout", "sam"),
+    ]
+    states = [r.data["new"] for r in logged if r.kind == "agent_state_changed"]
+    assert states == ["not_ready", "ready", "not_ready", "logged_out"]
+
+
+async def test_why_explains_a_call_with_the_routers_reasons(
+    started: tuple[BoardWorld, Client],
+) -> None:
+    world, client = started
+    runtime = world.runtime
+    runtime.act(lambda now: runtime.engine.call_arrived(Call("c1", "sales", now), now))
+    await sign_in(client, "sam")
+    response = await client.get("/api/board/calls/c1/why")
+    assert response.status == 200
+    steps = (await response.json())["steps"]
+    assert [s["step"] for s in steps] == ["queued"]
+    assert "no idle agent" in steps[0]["why"]
+    missing = await client.get("/api/board/calls/nope/why")
+    assert missing.status == 404
+
+
+async def test_the_socket_sends_the_board_at_once(started: tuple[BoardWorld, Client]) -> None:
+    world, client = started
+    runtime = world.runtime
+    runtime.act(lambda now: runtime.engine.call_arrived(Call("vip-1", "sales", now), now))
+    await sign_in(client, "sam")
+    async with client.ws_connect("/supervisor/board/ws") as socket:
+        message = await asyncio.wait_for(socket.receive(), 10)
+        assert message.type is WSMsgType.TEXT
+        frame = message.json()
+    assert [q["id"] for q in frame["queues"]] == ["sales", "support"]
+    assert frame["queues"][0]["waiting"] == 1
+    assert [c["id"] for c in frame["calls"]] == ["vip-1"]
+    assert {a["id"]: a["state"] for a in frame["agents"]} == {
+        "ada": "logged_out",
+        "bob": "logged_out",
+    }
+
+
+async def test_metrics_parse_with_the_prometheus_parser(
+    started: tuple[BoardWorld, Client],
+) -> None:
+    world, client = started
+    runtime = world.runtime
+    engine = runtime.engine
+    runtime.act(lambda now: engine.call_arrived(Call("c1", "support", now - 30), now))
+    runtime.act(lambda now: engine.call_arrived(Call("c2", "support", now), now))
+    runtime.act(lambda now: engine.caller_abandoned("c1", now))
+    runtime.act(lambda now: engine.agent_login("ada", now))
+    world.app[board.METRICS].sip_message("in", "INVITE")
+    world.app[board.METRICS].sip_message("out", "INVITE", 180)
+    response = await client.get("/metrics")  # no session needed: Prometheus scrapes it
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=")
+    families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+
+    def value(family: str, sample: str, **labels: str) -> float:
+        found = [
+            s.value for s in families[family].samples if s.name == sample and s.labels == labels
+        ]
+        assert len(found) == 1, (family, sample, labels)
+        return found[0]
+
+    assert (
+        value(
+            "switchboard_queue_callers_waiting",
+            "switchboard_queue_callers_waiting",
+            queue="support",
+        )
+        == 1
+    )
+    assert (
+        value(
+            "switchboard_queue_calls_abandoned",
+            "switchboard_queue_calls_abandoned_total",
+            queue="support",
+        )
+        == 1
+    )
+    assert (
+        value(
+            "switchboard_queue_calls_offered",
+            "switchboard_queue_calls_offered_total",
+            queue="support",
+        )
+        == 1
+    )
+    assert (
+        value(
+            "switchboard_queue_wait_seconds",
+            "switchboard_queue_wait_seconds_count",
+            queue="support",
+            outcome="abandoned",
+        )
+        == 1
+    )
+    assert (
+        value(
+            "switchboard_queue_wait_seconds",
+            "switchboard_queue_wait_seconds_bucket",
+            queue="support",
+            outcome="abandoned",
+            le="20.0",
+        )
+        == 0
+    )
+    assert value("switchboard_agents", "switchboard_agents", state="not_ready") == 1
+    assert value("switchboard_agents", "switchboard_agents", state="logged_out") == 1
+    assert (
+        value(
+            "switchboard_queue_agents", "switchboard_queue_agents", queue="sales", state="not_ready"
+        )
+        == 1
+    )
+    assert (
+        value(
+            "switchboard_sip_messages",
+            "switchboard_sip_messages_total",
+            direction="out",
+            method="INVITE",
+            status="180",
+        )
+        == 1
+    )
+    assert (
+        value("switchboard_routing_decision_seconds", "switchboard_routing_decision_seconds_count")
+        == 4
+    )
+    assert "switchboard_websocket_connections" in families
+    assert "switchboard_event_log_records_written" in families
+
+
+async def test_reports_page_and_csv(started: tuple[BoardWorld, Client]) -> None:
+    world, client = started
+    runtime = world.runtime
+    engine = runtime.engine
+    runtime.act(lambda now: engine.call_arrived(Call("c1", "support", now - 30), now))
+    runtime.act(lambda now: engine.caller_abandoned("c1", now))
+    await world.app[board.BOARD].event_log.flush()
+    await sign_in(client, "sam")
+    page = await client.get("/supervisor/reports")  # today, by hour
+    assert page.status == 200
+    html = await page.text()
+    assert 'data-testid="chart"' in html and "<rect" in html
+    exported = await client.get("/supervisor/reports.csv?view=queues&interval=day")
+    assert exported.status == 200
+    assert exported.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(await exported.text())))
+    assert [(r["queue"], r["offered"], r["abandoned"]) for r in rows] == [
+        ("support", "1", "1"),
+        ("support", "1", "1"),
+    ]
+    assert rows[1]["interval_start"] == "total"
+    bad = await client.get("/supervisor/reports?from=yesterday")
+    assert bad.status == 400
+    assert "is not a date" in await bad.text()
+    bad_view = await client.get("/supervisor/reports.csv?view=everything")
+    assert bad_view.status == 400
+
+
+def test_the_board_refuses_updates_faster_than_once_a_second() -> None:
+    with pytest.raises(ValueError, match="at most one a second"):
+        board.broadcast.Broadcaster(dict, interval_s=0.5)
