@@ -188,6 +188,12 @@ class BoardMetrics:
         r.register(_LiveCollector(lambda: self.view))
         r.register(_EventLogCollector(lambda: self.event_log))
 
+    def start_queues(self, queue_ids: Sequence[str]) -> None:
+        """Create each queue's counters at zero, so a quiet queue's series exist from the start."""
+        for queue_id in queue_ids:
+            for counter in (self.offered, self.answered, self.abandoned, self.overflowed):
+                counter.labels(queue_id)
+
     def observe(self, records: Sequence[EventRecord]) -> None:
         """Count one batch of records (a Recorder sink)."""
         for record in records:

@@ -146,6 +146,7 @@ def _live_context(
         recorder.sinks[1] = live.apply
         service.routing, service.recorder = routing, recorder
         metrics.view = RoutingView(routing.runtime, lambda: [q.id for q in routing.queues()])
+        metrics.start_queues([q.id for q in routing.queues()])
         try:
             yield
         finally:

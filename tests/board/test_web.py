@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from tests.board.app import BoardWorld, add_users, build_board_app
 from tests.web.support import sign_in
 
 Client = TestClient[web.Request, web.Application]
+DASHBOARD = Path(__file__).parents[2] / "docker" / "grafana-dashboard.json"
 ClientFactory = Callable[..., Awaitable[Client]]
 
 
@@ -244,3 +247,50 @@ async def test_reports_page_and_csv(started: tuple[BoardWorld, Client]) -> None:
 def test_the_board_refuses_updates_faster_than_once_a_second() -> None:
     with pytest.raises(ValueError, match="at most one a second"):
         board.broadcast.Broadcaster(dict, interval_s=0.5)
+
+
+async def test_the_grafana_dashboard_uses_only_exported_metrics(
+    started: tuple[BoardWorld, Client],
+) -> None:
+    world, client = started
+    runtime = world.runtime
+    runtime.act(lambda now: runtime.engine.call_arrived(Call("c1", "sales", now), now))
+    runtime.act(lambda now: runtime.engine.caller_abandoned("c1", now))
+    world.app[board.METRICS].sip_message("in", "OPTIONS")
+    world.app[board.METRICS].websocket_connections.labels("board").set(0)
+    text = await (await client.get("/metrics")).text()
+    exported = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"switchboard_[a-z_]+", expr)}
+    assert used and used <= exported, used - exported
+    thresholds = [o["value"] for o in dashboard["templating"]["list"][2]["options"]]
+    buckets = {
+        s.labels["le"]
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "switchboard_queue_wait_seconds_bucket"
+    }
+    assert set(thresholds) <= buckets
+
+
+async def test_after_a_restart_the_board_keeps_todays_figures(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    first = build_board_app(tmp_path / "board.db")
+    client = await aiohttp_client(first.app)
+    runtime = first.runtime
+    runtime.act(lambda now: runtime.engine.call_arrived(Call("c1", "support", now - 30), now))
+    runtime.act(lambda now: runtime.engine.caller_abandoned("c1", now))
+    await client.close()  # a clean shutdown writes the buffered records
+
+    second = build_board_app(tmp_path / "board.db")
+    client = await aiohttp_client(second.app)
+    await add_users(second.app)
+    await sign_in(client, "sam")
+    async with client.ws_connect("/supervisor/board/ws") as socket:
+        frame = (await asyncio.wait_for(socket.receive(), 10)).json()
+    support = frame["queues"][1]
+    assert (support["id"], support["offered"], support["abandon_rate"]) == ("support", 1, 1.0)
+    assert support["sl_today"] == 0.0 and support["breach"] is True
+    assert frame["calls"] == []  # the old process's calls are not live any more
