@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from admin.arrivals import LoggedEvent, calls_from_log
 from admin.editing import SECTIONS, issue_fields, plain_data
 from admin.service import (
     ApplyRefused,
@@ -18,13 +20,29 @@ from admin.service import (
     StaleVersion,
     UnknownVersion,
 )
-from admin.trial import Comparison, TrialTraffic, compare
+from admin.trial import Comparison, TrialCall, TrialTraffic, compare
 from admin.trial import QueueFigures as TrialFigures
 from admin.versions import ConfigVersion
 from agents import Api, ApiError, Role, current_session
+from config.advice import staffing_advice
 from config.loader import dump_config
 
 SERVICE = web.AppKey("admin.service", ConfigService)
+
+# Read the event log between two wall-clock times (seconds), oldest first.
+ReadEvents = Callable[[float, float], Awaitable[Sequence[LoggedEvent]]]
+DAY_S = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class TrialSources:
+    """Where a trial's real callers come from: the event log (if connected) and the time."""
+
+    read_events: ReadEvents | None
+    now: Callable[[], float]
+
+
+TRIAL_SOURCES = web.AppKey("admin.trial_sources", TrialSources)
 
 api = Api(tag="admin")
 
@@ -115,8 +133,13 @@ class TrialRequest(BaseModel):
     item_id: str
     value: dict[str, Any] | None
     minutes: float = Field(default=60.0, gt=0, le=480)
-    calls_per_minute: float = Field(default=4.0, ge=0, le=60)
+    calls_per_minute: float = Field(default=2.0, ge=0, le=60)
     seed: int = 1
+    source: Literal["synthetic", "last_day"] = Field(
+        default="synthetic",
+        description="synthetic: Poisson callers drawn from the seed; last_day: the callers of "
+        "the last 24 hours as the event log recorded them.",
+    )
 
 
 class QueueFigures(BaseModel):
@@ -148,11 +171,16 @@ class QueueRow(BaseModel):
 class TrialResult(BaseModel):
     """The simulation of the live and proposed configs on the same traffic."""
 
+    source: str
     minutes: float
     calls_per_minute: float
     seed: int
     calls: int
     queues: list[QueueRow]
+    warnings: dict[str, str] = Field(
+        default_factory=dict,
+        description="Staffing warnings check-config prints for the proposed config, by field.",
+    )
 
 
 def _service(request: web.Request) -> ConfigService:
@@ -247,12 +275,18 @@ async def try_admin_change(request: web.Request, trial: TrialRequest) -> TrialRe
     traffic = TrialTraffic(
         minutes=trial.minutes, calls_per_minute=trial.calls_per_minute, seed=trial.seed
     )
+    calls = await _logged_calls(request) if trial.source == "last_day" else None
     try:
-        # The simulation is CPU work of a second or so: keep the event loop serving.
-        result: Comparison = await asyncio.to_thread(compare, current, proposed, traffic)
+        # The replay is CPU work of a second or so: keep the event loop serving.
+        result: Comparison = await asyncio.to_thread(compare, current, proposed, traffic, calls)
     except ValueError as exc:
         raise ApiError(422, f"cannot simulate this change: {exc}") from exc
+    warnings: dict[str, str] = {}
+    for path, message in staffing_advice(proposed):
+        key = ".".join(str(part) for part in path)
+        warnings[key] = f"{warnings[key]}; {message}" if key in warnings else message
     return TrialResult(
+        source=trial.source,
         minutes=traffic.minutes,
         calls_per_minute=traffic.calls_per_minute,
         seed=traffic.seed,
@@ -265,7 +299,25 @@ async def try_admin_change(request: web.Request, trial: TrialRequest) -> TrialRe
             )
             for row in result.queues
         ],
+        warnings=warnings,
     )
+
+
+async def _logged_calls(request: web.Request) -> list[TrialCall]:
+    sources = request.app[TRIAL_SOURCES]
+    if sources.read_events is None:
+        raise ApiError(
+            422, "no event log is connected", {"source": "no event log to read callers from"}
+        )
+    now = sources.now()
+    calls = calls_from_log(await sources.read_events(now - DAY_S, now))
+    if not calls:
+        raise ApiError(
+            422,
+            "the event log has no callers in the last 24 hours",
+            {"source": "no callers in the last 24 hours"},
+        )
+    return calls
 
 
 @api.route("GET", "/api/admin/versions", role=Role.ADMIN, response=VersionList)

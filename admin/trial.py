@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ class TrialTraffic:
     """The synthetic traffic both configs are tried on."""
 
     minutes: float = 60.0
-    calls_per_minute: float = 4.0
+    calls_per_minute: float = 2.0
     seed: int = 1
     mean_handle_s: float = 240.0
     mean_patience_s: float = 180.0
@@ -176,7 +177,9 @@ class _Replay:
             if call.queue_id not in self.tallies:
                 return []
             self.tallies[call.queue_id].entered += 1
-            self.push(now + call.patience_s, _ABANDON, call_id)
+            # A caller known to wait as long as needed (math.inf) never hangs up.
+            if math.isfinite(call.patience_s):
+                self.push(now + call.patience_s, _ABANDON, call_id)
             return engine.call_arrived(
                 Call(call_id=call_id, queue_id=call.queue_id, arrival=now, tier=call.tier), now
             )
@@ -253,14 +256,23 @@ def replay(
 
 
 def compare(
-    current: ContactCentreConfig, proposed: ContactCentreConfig, traffic: TrialTraffic
+    current: ContactCentreConfig,
+    proposed: ContactCentreConfig,
+    traffic: TrialTraffic,
+    calls: Sequence[TrialCall] | None = None,
 ) -> Comparison:
-    """Replay the same callers through both configs; raise ValueError if there are none to."""
-    # Callers go to queues both configs have, so neither run loses a caller the other has.
+    """Replay the same callers through both configs: `calls`, or synthetic ones by `traffic`.
+
+    Raise ValueError when there is nothing to compare on.
+    """
+    # Synthetic callers go to queues both configs have, so neither run loses one.
     shared = [queue_id for queue_id in current.queues if queue_id in proposed.queues]
-    if not shared:
-        raise ValueError("the two configs have no queue in common to send the same calls to")
-    calls = synthetic_calls(shared, traffic, _vip_tier(current, proposed))
+    if calls is None:
+        if not shared:
+            raise ValueError("the two configs have no queue in common to send the same calls to")
+        calls = synthetic_calls(shared, traffic, _vip_tier(current, proposed))
+    elif not calls:
+        raise ValueError("there are no callers to replay")
     before = replay(current, calls, traffic)
     after = replay(proposed, calls, traffic)
     order = list(before) + [queue_id for queue_id in after if queue_id not in before]

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from admin import pages
-from admin.api import SERVICE, api
+from admin.api import SERVICE, TRIAL_SOURCES, ReadEvents, TrialSources, api
 from admin.service import Apply, ConfigService
 from admin.versions import VersionStore
 from agents import NavLink, Role, add_nav_link, add_static, add_templates
@@ -29,12 +29,14 @@ class AdminOptions:
 
     `initial` is the config the router started with and `source` where it came from (the
     first start saves it as version 1). `apply` hot-reloads the running router with a new
-    config and raises ValueError if the router refuses it.
+    config and raises ValueError if the router refuses it. `read_events(start, end)` reads
+    the event log (wall-clock seconds), so a change can be tried on the last day's callers.
     """
 
     initial: ContactCentreConfig
     source: str
     apply: Apply
+    read_events: ReadEvents | None = None
 
 
 def setup(
@@ -49,6 +51,7 @@ def setup(
         VersionStore(engine, clock), options.apply, options.initial, options.source
     )
     app[SERVICE] = service
+    app[TRIAL_SOURCES] = TrialSources(options.read_events, lambda: clock().timestamp())
 
     @contextlib.asynccontextmanager
     async def load_versions(_: web.Application) -> AsyncIterator[None]:

@@ -144,9 +144,11 @@
     const table = document.createElement("table");
     table.className = "comparison";
     table.dataset.testid = "comparison";
-    table.append(cell("caption",
-      `Simulated ${result.minutes} min at ${result.calls_per_minute} calls/min (seed ${result.seed}): ` +
-      `${result.calls} calls, the same for both.`));
+    const callers = result.source === "last_day"
+      ? `the last 24 hours' ${result.calls} callers from the event log`
+      : `${result.minutes} min at ${result.calls_per_minute} calls/min (seed ${result.seed}): ` +
+        `${result.calls} synthetic callers`;
+    table.append(cell("caption", `Replayed ${callers}, the same callers for both.`));
     const head = document.createElement("thead");
     const names = ["Queue", "Service level now", "Service level proposed", "ASA now", "ASA proposed",
       "Abandon rate now", "Abandon rate proposed"];
@@ -177,7 +179,16 @@
       body.append(tr);
     }
     table.append(head, body);
-    container.replaceChildren(cell("h2", "Live config vs your change"), table);
+    const parts = [cell("h2", "Live config vs your change"), table];
+    const warnings = Object.entries(result.warnings || {});
+    if (warnings.length) {
+      parts.push(cell("h3", "Staffing warnings (as check-config prints them)"));
+      const list = document.createElement("ul");
+      list.className = "warnings";
+      for (const [key, message] of warnings) list.append(cell("li", `${key}: ${message}`));
+      parts.push(list);
+    }
+    container.replaceChildren(...parts);
   }
 
   function failed(form, status, error) {
@@ -223,6 +234,7 @@
           minutes: Number(form.querySelector("#trial-minutes").value),
           calls_per_minute: Number(form.querySelector("#trial-rate").value),
           seed: Number(form.querySelector("#trial-seed").value),
+          source: form.querySelector("#trial-source").value,
         });
         showTrial(trial, result);
       } catch (error) {
@@ -237,8 +249,8 @@
       status.className = "";
       const id = itemId(form);
       if (!id) {
-        showErrors(form, { [`${section}.`]: "missing; an id is required" });
         form.querySelector("#err-id").textContent = "missing; an id is required";
+        form.querySelector("#new-id").setAttribute("aria-invalid", "true");
         return;
       }
       try {

@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 import admin
+from admin.api import ReadEvents
 from config.compile import to_router
 from config.database import upgrade
 from config.loader import load_config
@@ -47,7 +48,11 @@ class AdminWorld:
         return self.web.app
 
 
-def build_admin_app(db_path: Path, initial: ContactCentreConfig | None = None) -> AdminWorld:
+def build_admin_app(
+    db_path: Path,
+    initial: ContactCentreConfig | None = None,
+    read_events: ReadEvents | None = None,
+) -> AdminWorld:
     """Build the foundation and the admin on a SQLite file, starting from the example config."""
     config = initial if initial is not None else load_config(EXAMPLE)
     router = LiveRouter(Engine(*to_router(config)))
@@ -60,6 +65,8 @@ def build_admin_app(db_path: Path, initial: ContactCentreConfig | None = None) -
 
     # After the foundation's own database context, before the admin loads its versions.
     world.app.cleanup_ctx.append(migrate)
-    options = admin.AdminOptions(initial=config, source="example.yaml", apply=router.apply)
-    service = admin.setup(world.app, world.engine, options)
+    options = admin.AdminOptions(
+        initial=config, source="example.yaml", apply=router.apply, read_events=read_events
+    )
+    service = admin.setup(world.app, world.engine, options, clock=world.clock)
     return AdminWorld(web=world, router=router, service=service)

@@ -145,3 +145,30 @@ async def test_a_body_that_is_not_an_item_is_refused_before_the_rules(client: Cl
         "/api/admin/config/tiers/gold", json={"value": {}}, headers={"X-CSRF-Token": token}
     )
     assert unknown.status == 404
+
+
+async def test_a_trial_shows_the_staffing_warnings_check_config_prints(
+    client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = await sign_in(client, "root")
+    data = plain_data(load_config(EXAMPLE))
+    agent = data["agents"]["ben.hughes"]
+    agent["queues"]["support"] = 5  # Ben has none of support's skills
+    response = await client.post(
+        "/api/admin/trials",
+        json={"section": "agents", "item_id": "ben.hughes", "value": agent, "minutes": 5},
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status == 200, await response.text()
+    warnings = (await response.json())["warnings"]
+    assert "agents.ben.hughes.queues.support" in warnings
+    proposed = tmp_path / "proposed.yaml"
+    proposed.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+    capsys.readouterr()
+    assert main(["check-config", str(proposed)]) == 0
+    printed: dict[str, str] = {}
+    for line in capsys.readouterr().err.splitlines():
+        _, _, rest = line.removeprefix(f"{proposed}:").partition(": warning: ")
+        key, _, message = rest.partition(": ")
+        printed[key] = f"{printed[key]}; {message}" if key in printed else message
+    assert warnings == printed

@@ -1,0 +1,89 @@
+"""In Chromium: edit a queue, see the simulation comparison, apply; errors beside fields."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import ConsoleMessage, Page, expect
+
+from agents import Role
+from config.loader import validate_data
+from tests.admin.support import AdminWorld, build_admin_app
+from tests.web.browser import live_server
+from tests.web.support import PASSWORD
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def site(tmp_path: Path) -> AsyncIterator[tuple[str, AdminWorld]]:
+    """The admin app on an ephemeral port with one admin."""
+    world = build_admin_app(tmp_path / "admin.db")
+    async with live_server(world.app) as base_url:
+        await world.web.auth.users.create("root", PASSWORD, Role.ADMIN, display_name="Ria")
+        yield base_url, world
+
+
+async def sign_in(page: Page, base_url: str, next_path: str) -> None:
+    await page.goto(f"{base_url}{next_path}")
+    await page.get_by_label("Username").fill("root")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{base_url}{next_path}")
+
+
+async def test_edit_a_queue_try_it_first_then_apply(
+    page: Page, site: tuple[str, AdminWorld], console_messages: list[ConsoleMessage]
+) -> None:
+    base_url, world = site
+    await sign_in(page, base_url, "/admin/config")
+    await page.get_by_role("link", name="support", exact=True).click()
+    await expect(page.get_by_role("heading", name="Queues: support")).to_be_visible()
+    await page.get_by_label("wrap_up_s", exact=True).fill("400")
+    await page.get_by_label("Calls per minute").fill("3")
+    await page.get_by_label("Minutes").fill("30")
+    await page.get_by_role("button", name="Try it first").click()
+    table = page.get_by_role("table")
+    await expect(table).to_be_visible()
+    await expect(table.get_by_role("columnheader", name="Service level now")).to_be_visible()
+    await expect(table.get_by_role("columnheader", name="Abandon rate proposed")).to_be_visible()
+    row = table.locator("tr[data-queue='support']")
+    cells = await row.locator("td").all_inner_texts()
+    assert len(cells) == 6
+    assert all(cell.endswith(("%", " s", "–")) for cell in cells), cells
+    # Tried, not applied yet.
+    assert world.service.version.id == 1
+    await page.get_by_role("button", name="Save and apply").click()
+    await expect(page.get_by_role("status")).to_have_text("Saved as version 2 and applied.")
+    assert world.service.config.queues["support"].wrap_up_s == 400
+    assert world.router.applied[-1].queues["support"].wrap_up_s == 400
+    assert [m.text for m in console_messages if m.type == "error"] == []
+
+
+async def test_each_error_is_shown_beside_its_field(
+    page: Page, site: tuple[str, AdminWorld]
+) -> None:
+    base_url, world = site
+    await sign_in(page, base_url, "/admin/config/queues/sales")
+    threshold = page.get_by_label("service_level.threshold_s")
+    await threshold.fill("-5")
+    await page.get_by_label("strategy").fill("fastest")
+    await page.get_by_role("button", name="Save and apply").click()
+    # The same words as check-config, on the same (proposed) config.
+    data = world.service.config.model_dump(mode="json", exclude_none=True)
+    data["queues"]["sales"]["service_level"]["threshold_s"] = -5
+    data["queues"]["sales"]["strategy"] = "fastest"
+    issues = validate_data(data)
+    assert isinstance(issues, list)
+    expected = {issue.dotted_path: issue.message for issue in issues}
+    assert set(expected) == {"queues.sales.service_level.threshold_s", "queues.sales.strategy"}
+    await expect(threshold).to_have_attribute("aria-invalid", "true")
+    threshold_error = page.locator("[data-error-for='service_level.threshold_s']")
+    await expect(threshold_error).to_have_text(expected["queues.sales.service_level.threshold_s"])
+    await expect(page.locator("[data-error-for='strategy']")).to_have_text(
+        expected["queues.sales.strategy"]
+    )
+    assert world.service.version.id == 1
