@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crm_bridge.errors import InvalidInput
 from crm_bridge.interface import CallOutcome, NewCustomer, ValueTier
@@ -152,3 +154,36 @@ async def test_bad_orders_are_refused(store: SqlDirectory) -> None:
         await store.add_order(cid, -1, 0)
     with pytest.raises(InvalidInput, match="margin"):
         await store.add_order(cid, 100, 200)
+
+
+ORDERS = st.lists(
+    st.builds(
+        OrderFigures,
+        st.integers(min_value=0, max_value=2_000).map(lambda d: NOW - timedelta(days=d)),
+        st.integers(min_value=0, max_value=10_000_000),
+        st.integers(min_value=-1_000_000, max_value=0),
+    ).map(
+        # Margin as a share of revenue: between a full loss and all of it.
+        lambda o: OrderFigures(o.ordered_at, o.revenue_cents, o.revenue_cents + o.margin_cents)
+    ),
+    max_size=30,
+)
+
+
+@given(ORDERS)
+def test_score_is_bounded_and_tier_follows_it(orders: list[OrderFigures]) -> None:
+    weights = ValueWeights()
+    value = score_orders(orders, NOW, weights)
+    assert 0 <= value.score <= 100
+    assert value.tier is weights.tier(value.score)
+    assert value.lifetime_margin_cents == sum(o.margin_cents for o in orders)
+
+
+@given(ORDERS, st.integers(min_value=0, max_value=10_000_000))
+def test_another_order_today_never_lowers_the_score(
+    orders: list[OrderFigures], revenue: int
+) -> None:
+    weights = ValueWeights()
+    before = score_orders(orders, NOW, weights)
+    after = score_orders([*orders, OrderFigures(NOW, revenue, revenue // 3)], NOW, weights)
+    assert after.score >= before.score - 1e-9
