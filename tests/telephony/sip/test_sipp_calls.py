@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from telephony.sip import (
+    Address,
     Dialog,
     Headers,
     Request,
@@ -19,6 +20,7 @@ from telephony.sip import (
     ServerTransaction,
     SipEndpoint,
     SipHandler,
+    make_cancel,
     make_request,
     new_call_id,
     new_tag,
@@ -88,6 +90,21 @@ async def test_sipp_uac_calls_us(transport: str, tmp_path: Path) -> None:
     assert (handler.answered, handler.acked, handler.ended) == (5, 5, 5)
 
 
+def invite_to(port: int, transport: str, contact: Address) -> Request:
+    """An INVITE from Switchboard to an agent phone on 127.0.0.1:port."""
+    return make_request(
+        "INVITE",
+        f"sip:agent@127.0.0.1:{port}" + (";transport=tcp" if transport == "TCP" else ""),
+        from_address=parse_address(f"<sip:switchboard@127.0.0.1>;tag={new_tag()}"),
+        to_address=parse_address(f"<sip:agent@127.0.0.1:{port}>"),
+        call_id=new_call_id("127.0.0.1"),
+        cseq=1,
+        contact=contact,
+        body=SDP,
+        content_type="application/sdp",
+    )
+
+
 @pytest.mark.parametrize("transport", ["UDP", "TCP"])
 async def test_we_call_sipp_uas_and_hang_up(transport: str, tmp_path: Path) -> None:
     port = free_port()
@@ -98,17 +115,7 @@ async def test_we_call_sipp_uas_and_hang_up(transport: str, tmp_path: Path) -> N
         if transport == "TCP":
             await wait_for_tcp("127.0.0.1", port)
         contact = endpoint.contact("switchboard", transport)
-        invite = make_request(
-            "INVITE",
-            f"sip:agent@127.0.0.1:{port}" + (";transport=tcp" if transport == "TCP" else ""),
-            from_address=parse_address(f"<sip:switchboard@127.0.0.1>;tag={new_tag()}"),
-            to_address=parse_address(f"<sip:agent@127.0.0.1:{port}>"),
-            call_id=new_call_id("127.0.0.1"),
-            cseq=1,
-            contact=contact,
-            body=SDP,
-            content_type="application/sdp",
-        )
+        invite = invite_to(port, transport, contact)
         provisional: list[int] = []
         # Over UDP, timer A retransmits the INVITE until sipp is up and answers.
         tx = endpoint.send_request(invite, on_response=lambda r: provisional.append(r.status))
@@ -122,3 +129,23 @@ async def test_we_call_sipp_uas_and_hang_up(transport: str, tmp_path: Path) -> N
         assert (await asyncio.wait_for(bye.wait_final(), WAIT)).status == 200
         # sipp exits once the call is over; our TCP connection must stay open until then.
         assert succeeded(await finish_sipp(uas, tmp_path))
+
+
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+async def test_ring_no_answer_is_cancelled(transport: str, tmp_path: Path) -> None:
+    port = free_port()
+    scenario = str(SCENARIOS / "agent_no_answer.xml")
+    args = ["-sf", scenario, "-m", "1", "-t", TRANSPORTS[transport], "-i", "127.0.0.1"]
+    uas = await start_sipp([*args, "-p", str(port)], tmp_path)
+    async with SipEndpoint(port=0) as endpoint:
+        if transport == "TCP":
+            await wait_for_tcp("127.0.0.1", port)
+        invite = invite_to(port, transport, endpoint.contact("switchboard", transport))
+        ringing = asyncio.Event()
+        tx = endpoint.send_request(invite, on_response=lambda r: ringing.set())
+        await asyncio.wait_for(ringing.wait(), WAIT)
+        # The offer timed out: CANCEL the ringing leg (same branch, same destination).
+        cancel = endpoint.send_request(make_cancel(invite), tx.destination)
+        assert (await asyncio.wait_for(cancel.wait_final(), WAIT)).status == 200
+        assert (await asyncio.wait_for(tx.wait_final(), WAIT)).status == 487
+        assert succeeded(await finish_sipp(uas, tmp_path))  # it got the ACK of the 487
