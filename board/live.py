@@ -49,6 +49,7 @@ class CallView:
     entered: float
     state: str = "waiting"
     agent_id: str | None = None
+    answered_at: float | None = None
     gone: bool = False
     why: deque[tuple[float, str, str]] = field(default_factory=lambda: deque(maxlen=WHY_KEPT))
 
@@ -112,7 +113,7 @@ class LiveBoard:
             left = self.calls.get(call_id or "") if kind == "call_dequeued" else None
             if left is not None:
                 if record.data.get("outcome") == "answered":
-                    left.state = "connected"
+                    left.state, left.answered_at = "connected", record.at
                 else:
                     left.gone = True  # unless a later record in this batch brings it back
             return
@@ -208,7 +209,7 @@ class LiveBoard:
                 "queue_id": view.queue_id,
                 "state": view.state,
                 "agent_id": view.agent_id,
-                "waited_s": max(0.0, now - view.entered),
+                "waited_s": max(0.0, (view.answered_at or now) - view.entered),
                 "last_step": view.why[-1][1] if view.why else "",
             }
             for view in heapq.nsmallest(CALLS_SHOWN, self.calls.values(), key=lambda v: v.entered)

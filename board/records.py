@@ -7,6 +7,7 @@ SAME timestamps from one conversion, which is why the board and the reports agre
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 
 from router.events import CallDequeued, Event
 from router.model import QueueSpec
+
+log = logging.getLogger(__name__)
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _COLUMNS = ("call_id", "agent_id", "queue_id")
@@ -105,4 +108,8 @@ class Recorder:
     def publish(self, records: Sequence[EventRecord]) -> None:
         """Pass records that did not come from the router (holds, supervisor actions) on."""
         for sink in self.sinks:
-            sink(records)
+            try:
+                sink(records)
+            except Exception:
+                # One broken consumer must not starve the others (the event log comes first).
+                log.exception("an event record consumer failed on %d records", len(records))

@@ -26,6 +26,9 @@ class BoardOptions:
     connection_queue: int = 2
     # How often an open board re-checks that its session is still valid.
     session_check_s: float = 15.0
+    # Prometheus scrapes `/metrics` with `Authorization: Bearer <token>`. Without a token,
+    # `/metrics` needs a signed-in supervisor: nothing is public unless configured so.
+    metrics_token: str | None = None
 
 
 @dataclass

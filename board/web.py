@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,10 @@ def setup(
     add_templates(app, jinja2.PackageLoader("board", "templates"))
     add_static(app, "board", STATIC_DIR)
     app.router.add_routes(routes)
+    if options.metrics_token:
+        app.router.add_get("/metrics", _scrape_with_token(options.metrics_token))
+    else:
+        app.router.add_get("/metrics", prometheus_metrics)
     api.install(app)
     add_nav_link(app, NavLink("Board", BOARD_PATH, Role.SUPERVISOR, "Queues and agents, live."))
     add_nav_link(
@@ -336,11 +341,32 @@ async def reports_csv(request: web.Request) -> web.StreamResponse:
 # ------------------------------------------------------------------------------ Prometheus
 
 
-@routes.get("/metrics")
-@public  # Prometheus scrapes without a session; the figures hold no customer data
-async def prometheus_metrics(request: web.Request) -> web.StreamResponse:
-    """Expose every metric in the Prometheus text format."""
-    body = generate_latest(request.app[METRICS].registry)
-    response = web.Response(body=body)
+def _exposition(request: web.Request) -> web.Response:
+    response = web.Response(body=generate_latest(request.app[METRICS].registry))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
+
+
+@requires(Role.SUPERVISOR)
+async def prometheus_metrics(request: web.Request) -> web.StreamResponse:
+    """Expose every metric in the Prometheus text format (no token set: supervisors only)."""
+    return _exposition(request)
+
+
+def _scrape_with_token(token: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    expected = f"Bearer {token}".encode()
+
+    @public  # the bearer token below is the check: Prometheus has no session
+    async def scrape_metrics(request: web.Request) -> web.StreamResponse:
+        """Expose every metric in the Prometheus text format to a holder of the token."""
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            log.warning("refused a /metrics scrape without the right bearer token")
+            return web.json_response(
+                {"error": "send the metrics bearer token", "fields": {}},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        return _exposition(request)
+
+    return scrape_metrics

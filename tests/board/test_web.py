@@ -135,7 +135,10 @@ async def test_metrics_parse_with_the_prometheus_parser(
     runtime.act(lambda now: engine.agent_login("ada", now))
     world.app[board.METRICS].sip_message("in", "INVITE")
     world.app[board.METRICS].sip_message("out", "INVITE", 180)
-    response = await client.get("/metrics")  # no session needed: Prometheus scrapes it
+    anonymous = await client.get("/metrics", allow_redirects=False)
+    assert anonymous.status == 303  # no token configured: only a signed-in supervisor
+    await sign_in(client, "sam")
+    response = await client.get("/metrics")
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=")
     families = {f.name: f for f in text_string_to_metric_families(await response.text())}
@@ -258,6 +261,7 @@ async def test_the_grafana_dashboard_uses_only_exported_metrics(
     runtime.act(lambda now: runtime.engine.caller_abandoned("c1", now))
     world.app[board.METRICS].sip_message("in", "OPTIONS")
     world.app[board.METRICS].websocket_connections.labels("board").set(0)
+    await sign_in(client, "sam")
     text = await (await client.get("/metrics")).text()
     exported = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
     dashboard = json.loads(DASHBOARD.read_text())
@@ -294,3 +298,18 @@ async def test_after_a_restart_the_board_keeps_todays_figures(
     assert (support["id"], support["offered"], support["abandon_rate"]) == ("support", 1, 1.0)
     assert support["sl_today"] == 0.0 and support["breach"] is True
     assert frame["calls"] == []  # the old process's calls are not live any more
+
+
+async def test_prometheus_scrapes_with_the_bearer_token(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    world = build_board_app(tmp_path / "board.db", board.BoardOptions(metrics_token="s3cret"))
+    client = await aiohttp_client(world.app)
+    good = await client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+    assert good.status == 200
+    names = {f.name for f in text_string_to_metric_families(await good.text())}
+    assert "switchboard_queue_callers_waiting" in names
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
+        refused = await client.get("/metrics", headers=headers)
+        assert refused.status == 401, headers
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
