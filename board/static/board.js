@@ -26,10 +26,12 @@
     row.appendChild(td);
     return td;
   }
-  function button(td, label, action, id) {
+  function button(td, label, action, id, subject) {
     const b = document.createElement("button");
     b.type = "button";
     b.textContent = label;
+    // Many rows have the same buttons: the accessible name says whose row it is.
+    b.setAttribute("aria-label", label + " " + subject);
     b.dataset.action = action;
     b.dataset.id = id;
     td.appendChild(b);
@@ -79,8 +81,8 @@
       cell(tr, a.handled);
       const actions = cell(tr, "", "text");
       if (a.state !== "logged_out") {
-        if (a.state !== "not_ready") button(actions, "Not ready", "not-ready", a.id);
-        button(actions, "Log out", "logout", a.id);
+        if (a.state !== "not_ready") button(actions, "Not ready", "not-ready", a.id, a.name);
+        button(actions, "Log out", "logout", a.id, a.name);
       }
       return tr;
     });
@@ -96,7 +98,7 @@
       cell(tr, c.state, "text");
       cell(tr, c.agent_id, "text");
       cell(tr, duration(c.waited_s));
-      button(cell(tr, "", "text"), "Why?", "why", c.id);
+      button(cell(tr, "", "text"), "Why?", "why", c.id, "call " + c.id);
       return tr;
     });
     callRows.replaceChildren.apply(callRows, rows);

@@ -66,13 +66,17 @@ async def test_the_board_updates_live_and_marks_a_breach(
     await expect(page.locator('tr[data-queue="sales"]')).not_to_have_class("breach")
 
     # Why: the router's reason for the waiting call.
-    await page.locator('tr[data-call="c-wait"]').get_by_role("button", name="Why?").click()
+    await (
+        page.locator('tr[data-call="c-wait"]')
+        .get_by_role("button", name="Why? call c-wait")
+        .click()
+    )
     panel = page.get_by_test_id("why-panel")
     await expect(panel).to_be_visible()
     await expect(panel).to_contain_text("queued: no idle agent")
 
     # The supervisor sets Ada Not Ready: the engine changes, the board shows it, it is audited.
-    await ada.get_by_role("button", name="Not ready").click()
+    await ada.get_by_role("button", name="Not ready Ada Lovelace").click()
     await expect(ada).to_contain_text("not ready")
     await expect(ada).to_contain_text("supervisor")
     assert engine.agent_snapshot("ada").reason_code == "supervisor"

@@ -313,3 +313,23 @@ async def test_prometheus_scrapes_with_the_bearer_token(
         refused = await client.get("/metrics", headers=headers)
         assert refused.status == 401, headers
         assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_signing_out_ends_an_open_board(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    world = build_board_app(tmp_path / "board.db", board.BoardOptions(session_check_s=0))
+    client = await aiohttp_client(world.app)
+    await add_users(world.app)
+    csrf = await sign_in(client, "sam")
+    async with client.ws_connect("/supervisor/board/ws") as socket:
+        first = await asyncio.wait_for(socket.receive(), 10)
+        assert first.type is WSMsgType.TEXT
+        signed_out = await client.post("/signout", data={"csrf_token": csrf}, allow_redirects=False)
+        assert signed_out.status == 303
+        # The next tick's frame finds the session gone and closes the board instead.
+        message = await asyncio.wait_for(socket.receive(), 10)
+        while message.type is WSMsgType.TEXT:  # a frame already on its way before sign-out
+            message = await asyncio.wait_for(socket.receive(), 10)
+        assert message.type is WSMsgType.CLOSE
+        assert socket.close_code == 4401
