@@ -87,3 +87,27 @@ async def test_each_error_is_shown_beside_its_field(
         expected["queues.sales.strategy"]
     )
     assert world.service.version.id == 1
+
+
+async def test_every_item_form_sends_back_the_item_it_shows(
+    page: Page, site: tuple[str, AdminWorld]
+) -> None:
+    base_url, world = site
+    await sign_in(page, base_url, "/admin/config")
+    live = world.service.config
+    data = live.model_dump(mode="json", exclude_none=True)
+    # Every queue, route and calendar (each has its own shape); two of the simpler ones.
+    shown = {section: list(data[section]) for section in ("queues", "routes", "calendars")}
+    shown |= {section: list(data[section])[:2] for section in ("skills", "agents", "dispositions")}
+    for section, item_ids in shown.items():
+        for item_id in item_ids:
+            await page.goto(f"{base_url}/admin/config/{section}/{item_id}")
+            await page.get_by_label("Minutes").fill("1")
+            async with page.expect_request("**/api/admin/trials") as request_info:
+                await page.get_by_role("button", name="Try it first").click()
+            sent = (await request_info.value).post_data_json
+            assert (sent["section"], sent["item_id"]) == (section, item_id)
+            # Unchanged, the form's value is the same item (empty lists and maps left out).
+            proposed = validate_data({**data, section: {**data[section], item_id: sent["value"]}})
+            assert proposed == live, (section, item_id, sent["value"])
+            await expect(page.get_by_role("table")).to_be_visible()
