@@ -193,7 +193,7 @@ def _broadcast_context(
 @requires(Role.SUPERVISOR)
 async def board_page(request: web.Request) -> web.StreamResponse:
     """Show the live board."""
-    return await render_page(request, "board.html")
+    return await render_page(request, "board/board.html")
 
 
 @routes.get(BOARD_PATH + "/ws")
@@ -297,7 +297,7 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
     except ReportError as exc:
         log.info("report refused: %s", exc)
         context["error"] = str(exc)
-        return await render_page(request, "reports.html", context, status=400)
+        return await render_page(request, "board/reports.html", context, status=400)
     context.update(
         report=report,
         chart=chart(report),
@@ -306,7 +306,7 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         agent_cells=agent_cells,
         query=request.query_string,
     )
-    return await render_page(request, "reports.html", context)
+    return await render_page(request, "board/reports.html", context)
 
 
 @routes.get(REPORTS_PATH + ".csv")
