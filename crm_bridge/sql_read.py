@@ -17,6 +17,7 @@ from sqlalchemy import (
     bindparam,
     desc,
     false,
+    func,
     literal_column,
     select,
     true,
@@ -50,6 +51,7 @@ from crm_bridge.tables import (
     phone_numbers,
     relationships,
 )
+from crm_bridge.value import KeyCustomer
 
 # More than this many customers on one number is a switchboard, not a caller to pick from.
 MAX_CANDIDATES = 20
@@ -340,3 +342,39 @@ _AGENT_FOLLOW_UPS = (
 def agent_follow_ups(conn: Connection, agent: str, until: datetime) -> tuple[FollowUpView, ...]:
     """Return the agent's open reminders due by `until`, earliest first."""
     return _follow_up_views(conn.execute(_AGENT_FOLLOW_UPS, {"agent": agent, "until": until}))
+
+
+_MARGIN = customer_values.c.lifetime_margin_cents
+_TOTAL_MARGIN = select(func.coalesce(func.sum(_MARGIN), 0)).where(_MARGIN > 0)
+_BY_MARGIN = (
+    select(customers.c.id, customers.c.name, _MARGIN)
+    .join(customers, customers.c.id == customer_values.c.customer_id)
+    .where(_MARGIN > 0)
+    .order_by(desc(_MARGIN), customers.c.id)
+    .execution_options(yield_per=2000)
+)
+
+
+def key_customers(conn: Connection, share: float) -> list[KeyCustomer]:
+    """Return the fewest top-margin customers who together bring `share` of all margin."""
+    # int(): PostgreSQL sums bigints as numeric (Decimal).
+    total = int(conn.scalar(_TOTAL_MARGIN) or 0)
+    listed: list[KeyCustomer] = []
+    if not total:
+        return listed
+    running = 0
+    # Walk down the margin index and stop at the share: no full sort of everyone.
+    with conn.execute(_BY_MARGIN) as rows:
+        for row in rows:
+            running += row.lifetime_margin_cents
+            listed.append(
+                KeyCustomer(
+                    customer_id=str(row.id),
+                    name=row.name,
+                    margin_cents=row.lifetime_margin_cents,
+                    cumulative_share=running / total,
+                )
+            )
+            if running >= share * total:
+                break
+    return listed

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import desc, func, select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,7 +21,7 @@ from crm_bridge.interface import (
 )
 from crm_bridge.phone import normalise, try_normalise
 from crm_bridge.reader import Reader
-from crm_bridge.tables import customer_values, customers, follow_ups
+from crm_bridge.tables import follow_ups
 from crm_bridge.value import KeyCustomer, ValueWeights
 
 log = logging.getLogger(__name__)
@@ -187,38 +187,7 @@ class SqlDirectory:
         """Return the fewest top-margin customers who together bring `share` of all margin."""
         if not 0 < share <= 1:
             raise InvalidInput("share: must be in (0, 1]")
-        margin = customer_values.c.lifetime_margin_cents
-        async with self._engine.connect() as conn:
-            # int(): PostgreSQL sums bigints as numeric (Decimal).
-            total = int(
-                await conn.scalar(select(func.coalesce(func.sum(margin), 0)).where(margin > 0)) or 0
-            )
-            if not total:
-                return []
-            # Walk down the margin index and stop at the share: no full sort of everyone.
-            result = await conn.stream(
-                select(customers.c.id, customers.c.name, margin)
-                .join(customers, customers.c.id == customer_values.c.customer_id)
-                .where(margin > 0)
-                .order_by(desc(margin), customers.c.id)
-                .execution_options(yield_per=1000)
-            )
-            listed: list[KeyCustomer] = []
-            running = 0
-            async for row in result:
-                running += row.lifetime_margin_cents
-                listed.append(
-                    KeyCustomer(
-                        customer_id=str(row.id),
-                        name=row.name,
-                        margin_cents=row.lifetime_margin_cents,
-                        cumulative_share=running / total,
-                    )
-                )
-                if running >= share * total:
-                    break
-            await result.close()
-        return listed
+        return await self._reader.run(sql_read.key_customers, share)
 
     async def close(self) -> None:
         """Stop the read threads (the engine itself belongs to the composition root)."""
