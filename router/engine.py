@@ -720,7 +720,15 @@ class Engine:
             why = f"waited over {spec.max_wait_s:g} s"
             self._overflow(caller, spec.on_max_wait, Reason("max wait", why), now, events)
             return
-        self._fifo[queue_id].append((caller, caller.stay))
+        fifo = self._fifo[queue_id]
+        fifo.append((caller, caller.stay))
+        if len(fifo) > 2 * (len(self._waiting[queue_id]) + self._ringing(queue_id)) + 64:
+            # Callers who left behind a long-waiting front caller are only dropped lazily;
+            # rebuild now and then so the FIFO stays proportional to the queue.
+            calls = self._calls
+            self._fifo[queue_id] = deque(
+                (c, stay) for c, stay in fifo if c.stay == stay and calls.get(c.call.call_id) is c
+            )
         self._schedule_limits(caller)
         preferred = self._agents.get(caller.call.preferred_agent_id or "")
         window_end = caller.entered + spec.preferred_agent_s

@@ -56,3 +56,21 @@ def test_queue_snapshot_counts_waiting_ringing_and_longest_wait() -> None:
     assert snap.agents[AgentState.ON_CALL] == 1
     e.caller_abandoned("c1", 21)
     assert e.queue_snapshot("q", 22).longest_wait_s == 14
+
+
+def test_longest_wait_survives_many_callers_passing_a_long_waiting_one() -> None:
+    # c0 waits for a skill nobody has at step 0; 500 others pass through meanwhile.
+    e = engine([QueueSpec("q", wrap_up_s=0)], [agent("a1", ["q"])])
+    e.call_arrived(call("c0", "q", 0), 0)
+    ready(e, "a1", now=1)
+    e.offer_answered("c0", 1)
+    for i in range(1, 500):
+        e.call_arrived(call(f"c{i}", "q", i), i)
+    e.call_ended("c0", 600)
+    for i in range(1, 499):
+        e.offer_answered(f"c{i}", 600 + i)
+        e.call_ended(f"c{i}", 600 + i)
+    snap = e.queue_snapshot("q", 2000)
+    assert (snap.waiting, snap.ringing) == (0, 1)
+    assert snap.longest_wait_s == 2000 - 499
+    assert len(e._fifo["q"]) < 200  # stale entries were dropped along the way
