@@ -95,11 +95,22 @@ class Callee(SipHandler):
         self.endpoint: SipEndpoint | None = None
         self.transport = transport
         self.byes: asyncio.Queue[ServerTransaction] = asyncio.Queue()
+        self.reinvites: asyncio.Queue[ServerTransaction] = asyncio.Queue()
         self.acked = asyncio.Event()
 
     async def on_request(self, tx: ServerTransaction) -> None:
         assert self.endpoint is not None
-        if tx.method == "INVITE":
+        if tx.method == "INVITE" and tx.dialog is not None:
+            # A re-INVITE (hold): answer with our SDP, the dialog stays.
+            contact = self.endpoint.contact("agent", self.transport)
+            tx.respond(
+                200,
+                headers=Headers([("Contact", str(contact))]),
+                body=b"v=0\r\na=recvonly\r\n",
+                content_type="application/sdp",
+            )
+            self.reinvites.put_nowait(tx)
+        elif tx.method == "INVITE":
             contact = self.endpoint.contact("agent", self.transport)
             ok = tx.create_response(200, headers=Headers([("Contact", str(contact))]))
             self.endpoint.add_dialog(Dialog.as_uas(tx.request, ok, contact))
@@ -144,6 +155,21 @@ async def test_a_call_between_two_endpoints(transport: str, fast_timers: TimerCo
         caller_ep.add_dialog(dialog)
         caller_ep.send_ack(dialog.create_ack(invite))
         await asyncio.wait_for(callee.acked.wait(), WAIT)
+
+        # Hold: a re-INVITE in the dialog, answered and ACKed.
+        hold = dialog.create_request(
+            "INVITE", body=b"v=0\r\na=sendonly\r\n", content_type="application/sdp"
+        )
+        assert hold.cseq().number == 2
+        hold_tx = caller_ep.send_request(hold)
+        held = await asyncio.wait_for(hold_tx.wait_final(), WAIT)
+        assert held.status == 200 and held.body == b"v=0\r\na=recvonly\r\n"
+        dialog.receive_response(hold, held)
+        caller_ep.send_ack(dialog.create_ack(hold))
+        reinvite = await asyncio.wait_for(callee.reinvites.get(), WAIT)
+        assert reinvite.request.body == b"v=0\r\na=sendonly\r\n"
+        await asyncio.wait_for(reinvite.done, WAIT)  # ACKed: timer L ends the transaction
+        assert reinvite.acked
 
         bye_tx = caller_ep.send_request(dialog.create_request("BYE"))
         assert (await asyncio.wait_for(bye_tx.wait_final(), WAIT)).status == 200
