@@ -68,3 +68,28 @@ class CallIntake(Protocol):
     def agent_sip_username(self, agent_id: str) -> str | None:
         """Return the SIP username an agent's phone registers with, or None if unknown."""
         ...
+
+
+class CallControl(Protocol):
+    """Act on a connected call from the agent's console; implemented by telephony.
+
+    Each method raises `router.events.UnknownCall` for a call it does not hold.
+    """
+
+    def hold(self, call_id: str) -> None:
+        """Put the caller on hold (hold audio plays to them; the tee records silence)."""
+        ...
+
+    def resume(self, call_id: str) -> None:
+        """Take the caller off hold."""
+        ...
+
+    def hang_up(self, call_id: str) -> None:
+        """End both legs of the call (the agent goes to wrap-up as after any call)."""
+        ...
+
+    def transfer(
+        self, call_id: str, *, queue_id: str | None = None, agent_id: str | None = None
+    ) -> None:
+        """Blind-transfer the caller to a queue or an agent; the current agent's leg ends."""
+        ...
