@@ -58,6 +58,9 @@ def calls_from_log(records: Iterable[LoggedEvent]) -> list[TrialCall]:
             continue
         if call_id not in arrived and record.queue_id:
             arrived[call_id] = (record.at, record.queue_id)
+        if call_id not in arrived:
+            # A stray record before the call's arrival (a damaged log) says nothing about it.
+            continue
         if record.kind == "call_dequeued":
             outcome = record.data.get("outcome")
             if outcome == "answered":
