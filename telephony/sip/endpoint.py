@@ -18,6 +18,7 @@ import logging
 from typing import Protocol
 
 from telephony.sip.builder import new_branch
+from telephony.sip.counting import MessageCounter
 from telephony.sip.dialog import Dialog, DialogKey
 from telephony.sip.errors import SipParseError
 from telephony.sip.headers import Headers
@@ -106,7 +107,9 @@ class SipEndpoint:
         udp: bool = True,
         tcp: bool = True,
         user_agent: str = "Switchboard",
+        count_message: MessageCounter | None = None,
     ) -> None:
+        # count_message: called for every message received and sent (metrics, passed in).
         self.handler = handler if handler is not None else SipHandler()
         self.timers = timers if timers is not None else TimerConfig()
         self.registrar = registrar
@@ -120,6 +123,7 @@ class SipEndpoint:
             on_unreachable=self._on_unreachable,
             udp=udp,
             tcp=tcp,
+            count=count_message,
         )
         self._server_txs: dict[TxKey, ServerTransaction] = {}
         self._client_txs: dict[tuple[str, str], ClientTransaction] = {}

@@ -16,6 +16,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from telephony.sip.counting import MessageCounter, received_summary, safely, sent_summary
 from telephony.sip.errors import SipParseError
 from telephony.sip.framing import StreamFramer
 from telephony.sip.message import Request, Response, parse_message
@@ -134,8 +135,10 @@ class SipTransport:
         on_unreachable: UnreachableSink | None = None,
         udp: bool = True,
         tcp: bool = True,
+        count: MessageCounter | None = None,
     ) -> None:
         self.host = host
+        self._count = count
         self.port = port
         self._on_message = on_message
         self._on_error = on_error
@@ -213,6 +216,8 @@ class SipTransport:
         except SipParseError as exc:
             self._on_error(exc, peer)
             return
+        if self._count is not None:
+            safely(self._count, "in", received_summary(message))
         self._on_message(message, peer)
 
     def connection_opened(self, connection: _TcpConnection) -> None:
@@ -229,6 +234,8 @@ class SipTransport:
 
     def send(self, data: bytes, peer: Peer) -> None:
         """Send bytes to a peer: UDP from the listening socket, TCP over a (new) connection."""
+        if self._count is not None:
+            safely(self._count, "out", sent_summary(data))
         if peer.transport == "UDP":
             if self._udp is None:
                 raise ConnectionError("UDP transport is not running")
