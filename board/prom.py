@@ -38,6 +38,26 @@ DECISION_BUCKETS = (
     0.1,
 )
 
+# The methods of RFC 3261 and its common extensions; any other is counted as "other".
+SIP_METHODS = frozenset(
+    {
+        "INVITE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "OPTIONS",
+        "REGISTER",
+        "PRACK",
+        "SUBSCRIBE",
+        "NOTIFY",
+        "PUBLISH",
+        "INFO",
+        "REFER",
+        "MESSAGE",
+        "UPDATE",
+    }
+)
+
 
 class RoutingView:
     """What the scrape-time collector reads: queue and agent snapshots of one runtime."""
@@ -211,8 +231,15 @@ class BoardMetrics:
             self.wait.labels(queue, outcome).observe(float(record.data.get("waited_s") or 0.0))
 
     def sip_message(self, direction: str, method: str, status: int | None = None) -> None:
-        """Count one SIP message ("in"/"out"; a response carries its status and CSeq method)."""
-        self.sip_messages.labels(direction, method, "" if status is None else str(status)).inc()
+        """Count one SIP message ("in"/"out"; a response carries its status and CSeq method).
+
+        This is telephony's `MessageCounter`: `SipEndpoint(count_message=metrics.sip_message)`.
+        Peers choose methods and codes, so anything outside the known sets is counted as
+        "other": a peer cannot grow the number of series.
+        """
+        method = method if method in SIP_METHODS else "other"
+        code = "" if status is None else str(status) if 100 <= status <= 699 else "other"
+        self.sip_messages.labels(direction if direction == "in" else "out", method, code).inc()
 
     def time_decisions(
         self, runtime: RoutingRuntime, timer: Callable[[], float] = time.perf_counter
