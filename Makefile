@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the tests drive as real peers: sipp (sip-tester) and Chromium.
-SYSTEM_TOOLS := sipp:sip-tester chromium:chromium
+# Debian packages the tests drive as real peers: sipp (sip-tester), Chromium, and docker-compose
+# (validates docker/compose.yaml).
+SYSTEM_TOOLS := sipp:sip-tester chromium:chromium docker-compose:docker-compose
 
 .PHONY: run test lint types unit system-tools clean
 
