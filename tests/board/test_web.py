@@ -9,9 +9,11 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
+from aiohttp import client_ws as web_ws
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -333,3 +335,59 @@ async def test_signing_out_ends_an_open_board(
             message = await asyncio.wait_for(socket.receive(), 10)
         assert message.type is WSMsgType.CLOSE
         assert socket.close_code == 4401
+
+
+async def next_frame_where(
+    socket: web_ws.ClientWebSocketResponse, condition: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Read board frames until one meets the condition (frames come once a second)."""
+    async with asyncio.timeout(10):
+        while True:
+            frame: dict[str, Any] = (await socket.receive()).json()
+            if condition(frame):
+                return frame
+
+
+async def websocket_gauge(client: Client) -> float:
+    text = await (await client.get("/metrics")).text()
+    [value] = [
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "switchboard_websocket_connections" and s.labels == {"endpoint": "board"}
+    ] or [0.0]
+    return value
+
+
+async def test_the_agents_table_shows_call_customer_queue_handled_and_reason(
+    started: tuple[BoardWorld, Client],
+) -> None:
+    world, client = started
+    runtime = world.runtime
+    engine = runtime.engine
+    runtime.act(lambda now: engine.agent_login("ada", now))
+    runtime.act(lambda now: engine.agent_ready("ada", now))
+    runtime.act(lambda now: engine.call_arrived(Call("vip-1", "sales", now), now))
+    runtime.act(lambda now: engine.offer_answered("vip-1", now))
+    await sign_in(client, "sam")
+    assert await websocket_gauge(client) == 0
+    async with client.ws_connect("/supervisor/board/ws") as socket:
+        assert await websocket_gauge(client) == 1
+        frame = await next_frame_where(socket, lambda f: True)
+        ada = {a["id"]: a for a in frame["agents"]}["ada"]
+        assert (ada["state"], ada["call_id"], ada["queue_id"]) == ("on_call", "vip-1", "sales")
+        assert ada["customer"] == "Grace Hopper"  # from the customer lookup passed in
+        assert ada["handled"] == 0 and ada["in_state_s"] >= 0
+        runtime.act(lambda now: engine.call_ended("vip-1", now))
+        runtime.act(lambda now: engine.wrap_up_done("ada", now))
+        runtime.act(lambda now: engine.agent_not_ready("ada", "lunch", now))
+        frame = await next_frame_where(
+            socket, lambda f: {a["id"]: a for a in f["agents"]}["ada"]["state"] == "not_ready"
+        )
+        ada = {a["id"]: a for a in frame["agents"]}["ada"]
+        assert (ada["handled"], ada["reason_code"], ada["call_id"]) == (1, "lunch", None)
+        assert ada["customer"] is None and ada["queue_id"] is None
+    # The server notices the close on its own schedule: wait for the gauge to follow.
+    async with asyncio.timeout(10):
+        while await websocket_gauge(client) != 0:
+            continue
