@@ -213,3 +213,43 @@ async def test_an_invalid_import_says_where_with_lines(client: Client, world: Ad
     assert list(fields) == ["queues.sales.wrap_up_s"]
     assert fields["queues.sales.wrap_up_s"].startswith("line 5: expected")
     assert world.service.version.id == 1
+
+
+async def test_apply_keeps_calls_with_their_agents_and_moves_a_removed_queues_callers(
+    client: Client, world: AdminWorld
+) -> None:
+    token = await admin_token(client)
+    router = world.router
+    engine = router.engine
+    engine.agent_login("amara.okafor", 0.0)
+    engine.agent_ready("amara.okafor", 0.0)
+    engine.call_arrived(Call("c-talk", "sales", arrival=0.0), 0.0)
+    engine.offer_answered("c-talk", 1.0)
+    engine.call_arrived(Call("c-wait", "sales", arrival=2.0), 2.0)
+    router.now = 3.0
+    pop_up = {
+        "name": "Pop-up",
+        "strategy": "longest_idle",
+        "skills": {"sales": 1},
+        "service_level": {"threshold_s": 20, "target_percent": 80},
+        "overflow": {"after_s": 600, "to": {"queue": "support"}},
+    }
+    status, body = await put_item(client, token, "queues", "pop_up", pop_up)
+    assert status == 200, body
+    assert "pop_up" in engine.queue_ids()
+    engine.call_arrived(Call("c-pop", "pop_up", arrival=4.0), 4.0)
+    assert engine.queue_snapshot("support", 4.0).waiting == 0
+    router.now = 5.0
+    response = await client.delete(
+        "/api/admin/config/queues/pop_up", headers={"X-CSRF-Token": token}
+    )
+    assert response.status == 200, await response.text()
+    assert "pop_up" not in engine.queue_ids()
+    # Through both reloads: the call in progress kept its agent, the agent stayed logged in,
+    # the waiting caller kept its place, and the removed queue's caller went to its overflow.
+    amara = engine.agent_snapshot("amara.okafor")
+    assert (amara.state.value, amara.call_id) == ("on_call", "c-talk")
+    assert engine.call_agent("c-talk") == "amara.okafor"
+    assert engine.position("c-wait") == 1
+    assert engine.has_call("c-pop")
+    assert engine.queue_snapshot("support", 5.0).waiting == 1
