@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 import admin
 from admin.api import ReadEvents
+from config.cli import main
 from config.compile import to_router
 from config.database import upgrade
 from config.loader import load_config
@@ -70,3 +73,25 @@ def build_admin_app(
     )
     service = admin.setup(world.app, world.engine, options, clock=world.clock)
     return AdminWorld(web=world, router=router, service=service)
+
+
+# A field path as check-config prints it: a top-level key, then ids and fields (ids may hold
+# any character when they are the error).
+_PATH = re.compile(
+    r"(version|skills|tiers|queues|calendars|routes|agents|reason_codes|dispositions)(\.[^:]+)?"
+)
+
+
+def check_config_fields(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    """Run `switchboard check-config` and read its errors back as {field path: message}."""
+    capsys.readouterr()
+    assert main(["check-config", str(path)]) == 1
+    fields: dict[str, str] = {}
+    for line in capsys.readouterr().err.splitlines():
+        rest = line.removeprefix(f"{path}:")
+        assert rest != line, line
+        _, _, rest = rest.partition(": ")
+        first, sep, message = rest.partition(": ")
+        key, message = (first, message) if sep and _PATH.fullmatch(first) else ("document", rest)
+        fields[key] = f"{fields[key]}; {message}" if key in fields else message
+    return fields

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+import yaml
 from playwright.async_api import ConsoleMessage, Page, expect
 
 from agents import Role
 from config.loader import validate_data
-from tests.admin.support import AdminWorld, build_admin_app
+from tests.admin.support import AdminWorld, build_admin_app, check_config_fields
 from tests.web.browser import live_server
 from tests.web.support import PASSWORD
 
@@ -111,3 +112,76 @@ async def test_every_item_form_sends_back_the_item_it_shows(
             proposed = validate_data({**data, section: {**data[section], item_id: sent["value"]}})
             assert proposed == live, (section, item_id, sent["value"])
             await expect(page.get_by_role("table")).to_be_visible()
+
+
+def expected_placement(
+    fields: dict[str, str], prefix: str, slots: set[str]
+) -> tuple[dict[str, str], set[str]]:
+    """Where each check-config error belongs on the item's page: beside its field (or the
+    nearest enclosing field that has an input, naming the rest of the path), else above the
+    form with its whole path."""
+    beside: dict[str, list[str]] = {}
+    general: set[str] = set()
+    for key, message in fields.items():
+        if key != prefix and not key.startswith(prefix + "."):
+            general.add(f"{key}: {message}")
+            continue
+        full = key.removeprefix(prefix).removeprefix(".")
+        relative = full
+        while relative not in slots and relative:
+            relative = relative.rpartition(".")[0]
+        if relative not in slots:
+            general.add(f"{key}: {message}")
+            continue
+        rest = full.removeprefix(relative).removeprefix(".")
+        beside.setdefault(relative, []).append(f"{rest}: {message}" if rest else message)
+    return {slot: " ".join(lines) for slot, lines in beside.items()}, general
+
+
+async def test_the_page_shows_exactly_check_configs_errors_for_the_same_input(
+    page: Page,
+    site: tuple[str, AdminWorld],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base_url, world = site
+    await sign_in(page, base_url, "/admin/config/queues/sales")
+    await page.get_by_label("service_level.threshold_s").fill("-5")
+    await page.get_by_label("strategy").fill("fastest_first")
+    await page.get_by_label("bullseye.1.after_s").fill("10")
+    await page.get_by_label("rona_max_misses").fill("0")
+    await page.get_by_role("button", name="Add a field").click()
+    await page.get_by_label("Field path 1").fill("overflow.to.queue")
+    await page.get_by_label("Value 1").fill("nowhere")
+    await page.get_by_role("button", name="Add a field").click()
+    await page.get_by_label("Field path 2").fill("skills.klingon")
+    await page.get_by_label("Value 2").fill("3")
+    async with page.expect_response("**/api/admin/config/queues/sales") as response_info:
+        await page.get_by_role("button", name="Save and apply").click()
+    response = await response_info.value
+    assert response.status == 422
+    sent = response.request.post_data_json["value"]
+
+    # check-config on the same proposed config, written as the export writes it.
+    data = world.service.config.model_dump(mode="json", exclude_none=True)
+    data["queues"]["sales"] = sent
+    proposed = tmp_path / "proposed.yaml"
+    proposed.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+    cli = check_config_fields(proposed, capsys)
+    assert len(cli) >= 5, cli
+
+    slots = {
+        str(await slot.get_attribute("data-error-for"))
+        for slot in await page.locator(".field-error").all()
+    }
+    beside, general = expected_placement(cli, "queues.sales", slots)
+    assert beside, "some errors belong beside their fields"
+    await expect(page.locator("#form-errors p.error")).to_have_count(len(general))
+    assert set(await page.locator("#form-errors p.error").all_inner_texts()) == general
+    for slot in sorted(slots):
+        error = page.locator(f".field-error[data-error-for='{slot}']")
+        await expect(error).to_have_text(beside.get(slot, ""))
+        field_id = str(await error.get_attribute("id")).replace("e-", "f-", 1)
+        invalid = await page.locator(f"#{field_id}").get_attribute("aria-invalid")
+        assert (invalid == "true") == (slot in beside), slot
+    assert world.service.version.id == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,11 @@ from aiohttp.test_utils import TestClient
 from admin.editing import plain_data
 from config.cli import main
 from config.loader import load_config
-from tests.admin.support import EXAMPLE, AdminWorld
+from tests.admin.support import EXAMPLE, AdminWorld, check_config_fields
 from tests.web.support import sign_in
 
 Client = TestClient[web.Request, web.Application]
 Data = dict[str, Any]
-
-# A field path as check-config prints it: a top-level key, then ids and fields (ids may hold
-# any character when they are the error).
-_PATH = re.compile(
-    r"(version|skills|tiers|queues|calendars|routes|agents|reason_codes|dispositions)(\.[^:]+)?"
-)
 
 
 def _set(path: str, value: object) -> Callable[[Data], Data]:
@@ -69,21 +62,6 @@ BROKEN: list[tuple[str, str, Callable[[Data], Data]]] = [
     ("dispositions", "odd", _new({"name": "", "queues": ["sales", "nowhere"]})),
     ("skills", "sales", _new({"name": "Sales", "level": 3})),
 ]
-
-
-def check_config_fields(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
-    """Run `switchboard check-config` and read its errors back as {field path: message}."""
-    capsys.readouterr()
-    assert main(["check-config", str(path)]) == 1
-    fields: dict[str, str] = {}
-    for line in capsys.readouterr().err.splitlines():
-        rest = line.removeprefix(f"{path}:")
-        assert rest != line, line
-        _, _, rest = rest.partition(": ")
-        first, sep, message = rest.partition(": ")
-        key, message = (first, message) if sep and _PATH.fullmatch(first) else ("document", rest)
-        fields[key] = f"{fields[key]}; {message}" if key in fields else message
-    return fields
 
 
 @pytest.mark.parametrize(("section", "item_id", "change"), BROKEN)
