@@ -28,6 +28,8 @@ class Settings(BaseModel):
     rtp_port_last: int = Field(default=29999, ge=1024, le=65535)
     # Recordings (data_dir/recordings) older than this are deleted.
     recording_retention_days: int = Field(default=90, ge=1)
+    # On SIGTERM, calls in progress get this long to finish before they are ended.
+    shutdown_grace_s: float = Field(default=30.0, ge=0, le=3600)
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     # Signs session and CSRF tokens; empty means a random one per process (sessions end on restart).
