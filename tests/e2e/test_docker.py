@@ -63,6 +63,10 @@ def test_compose_accepts_the_file_and_passes_only_real_settings() -> None:
         f"postgresql+asyncpg://{postgres['POSTGRES_USER']}:{postgres['POSTGRES_PASSWORD']}"
         f"@postgres:5432/{postgres['POSTGRES_DB']}"
     )
+    # Docker must not kill the process while calls still drain.
+    stop_grace = services["switchboard"]["stop_grace_period"]
+    assert re.fullmatch(r"\d+s", stop_grace), stop_grace
+    assert int(stop_grace[:-1]) > settings.shutdown_grace_s
     published = {(p["target"], p["protocol"]) for p in services["switchboard"]["ports"]}
     assert (settings.web_port, "tcp") in published
     assert (settings.sip_port, "udp") in published
