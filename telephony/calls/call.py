@@ -1,0 +1,51 @@
+"""The state of one call through the B2BUA: the caller's INVITE, the agent leg, the media."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from telephony.calls.identity import CallerIdentity
+from telephony.calls.media import CallMedia
+from telephony.sdp import SessionDescription
+from telephony.sip.dialog import Dialog
+from telephony.sip.message import Request
+from telephony.sip.transaction import ClientTransaction, ServerTransaction
+
+
+@dataclass(eq=False)
+class AgentLeg:
+    """Switchboard's INVITE to one agent's phone for one offer."""
+
+    agent_id: str
+    invite: Request
+    tx: ClientTransaction | None = None
+    # The offer was withdrawn (RONA, caller gone): CANCEL it, or BYE it if it answers anyway.
+    withdrawn: bool = False
+    cancel_sent: bool = False
+    dialog: Dialog | None = None
+
+
+@dataclass(eq=False)
+class Call:
+    """One caller: queued, ringing an agent, connected, or ended."""
+
+    call_id: str
+    invite_tx: ServerTransaction
+    offer: SessionDescription
+    identity: CallerIdentity
+    # Set once the router admitted the call (it is in the engine until it ends).
+    admitted: bool = False
+    redirect: bool = False
+    # The agent the router's current offer rings; None between offers.
+    offered_agent: str | None = None
+    agent: AgentLeg | None = None
+    media: CallMedia | None = None
+    caller_dialog: Dialog | None = None
+    connected: bool = False
+    on_hold: bool = False
+    ended: bool = False
+    # One re-INVITE at a time per call (a second would get 491 Request Pending).
+    reinvite_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Set when both legs are down and the media is closed (tests and drain wait on it).
+    closed: asyncio.Event = field(default_factory=asyncio.Event)

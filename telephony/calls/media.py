@@ -1,0 +1,182 @@
+"""The media of one bridged call: a relay session, the SDP each party sees, recording and hold.
+
+Switchboard stays in the media path (a B2BUA with an RTP relay): each party's SDP names a
+relay port, so audio and telephone-events pass through the relay unchanged, and the relay
+tees both directions to the call's recorder (caller left, agent right). On hold the relay
+stops forwarding, hold audio plays to the caller and the recorder pauses (it writes silence).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Protocol
+
+from telephony.rtp.player import MediaPlayer
+from telephony.rtp.relay import RelaySession, RtpRelay, Side
+from telephony.rtp.tone import HOLD_BEEP, PCMA_PT, PCMU_PT, AudioLoop, Tone
+from telephony.sdp import (
+    Direction,
+    SdpError,
+    SessionDescription,
+    parse_sdp,
+    rewrite_for_relay,
+    with_direction,
+)
+
+__all__ = ["CallMedia", "CallRecorder", "Recordings", "audio_offer_of", "mirror"]
+
+log = logging.getLogger(__name__)
+
+_CODEC_NAMES = {PCMU_PT: "PCMU", PCMA_PT: "PCMA"}
+
+
+class CallRecorder(Protocol):
+    """One call's recording as the relay feeds it (recording.Recorder fits)."""
+
+    def feed(self, side: str, packet: bytes) -> None:
+        """Take one RTP packet from "caller" or "agent"."""
+
+    def pause(self) -> None:
+        """Record silence from now on."""
+
+    def resume(self) -> None:
+        """Record audio again."""
+
+    async def finish(self) -> object:
+        """Write the rest and close the file."""
+
+
+class Recordings(Protocol):
+    """Where recorders come from (recording.RecordingStore fits)."""
+
+    def start(self, call_id: str, codec: str) -> CallRecorder:
+        """Start recording a call in a G.711 law ("PCMU" or "PCMA")."""
+
+
+def audio_offer_of(body: bytes) -> SessionDescription:
+    """Parse an SDP offer the relay can serve: G.711 audio at an IP address, or raise SdpError."""
+    sdp = parse(body)
+    audio = sdp.audio()
+    if not any(fmt in ("0", "8") for fmt in audio.formats):
+        raise SdpError("no G.711 (PCMU/PCMA) format offered")
+    return sdp
+
+
+def parse(body: bytes) -> SessionDescription:
+    """Parse SDP whose audio address is an IP literal (the relay matches packets by address)."""
+    sdp = parse_sdp(body)
+    host = sdp.audio_endpoint().host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise SdpError("audio connection address is not an IP address") from None
+    return sdp
+
+
+def mirror(direction: Direction) -> Direction:
+    """Return the direction that answers an offered one (RFC 3264 section 6.1)."""
+    if direction is Direction.SENDONLY:
+        return Direction.RECVONLY
+    if direction is Direction.RECVONLY:
+        return Direction.SENDONLY
+    return direction
+
+
+class CallMedia:
+    """Relay ports and the descriptions sent to each party; open with `CallMedia.open`."""
+
+    def __init__(
+        self, session: RelaySession, caller_offer: SessionDescription, address: str
+    ) -> None:
+        self.session = session
+        self.address = address
+        self.recorder: CallRecorder | None = None
+        self.codec: int | None = None
+        self._player: MediaPlayer | None = None
+        # What each party was last sent, so a re-INVITE or hold can re-describe it.
+        self._local: dict[Side, SessionDescription] = {
+            Side.AGENT: rewrite_for_relay(caller_offer, address, session.agent.local_port)
+        }
+        self._expect(Side.CALLER, caller_offer)
+        # Queued callers hear nothing from the agent side until the bridge.
+        session.forwarding = False
+
+    @classmethod
+    async def open(
+        cls, relay: RtpRelay, caller_offer: SessionDescription, address: str | None = None
+    ) -> CallMedia:
+        """Bind a relay session for a caller's offer; `address` is what SDP advertises."""
+        session = await relay.open_session()
+        return cls(session, caller_offer, address or relay.host)
+
+    @property
+    def agent_offer(self) -> SessionDescription:
+        """Return the offer sent to the agent: the caller's, pointed at the relay."""
+        return self._local[Side.AGENT]
+
+    def bridge(
+        self, agent_answer: SessionDescription, recorder_for: Recordings | None, call_id: str
+    ) -> SessionDescription:
+        """Connect the agent's answer; return the answer for the caller; start recording."""
+        self._expect(Side.AGENT, agent_answer)
+        answer = rewrite_for_relay(agent_answer, self.address, self.session.caller.local_port)
+        self._local[Side.CALLER] = answer
+        chosen = [int(f) for f in agent_answer.audio().formats if f in ("0", "8")]
+        self.codec = chosen[0] if chosen else None
+        if recorder_for is not None and self.codec is not None:
+            try:
+                self.recorder = recorder_for.start(call_id, _CODEC_NAMES[self.codec])
+            except Exception:
+                # The call matters more than its recording: bridge it anyway, and say so.
+                log.exception("call %s could not be recorded", call_id)
+            else:
+                self.session.tee = self.recorder.feed
+        self.session.forwarding = True
+        return answer
+
+    def describe(self, side: Side, direction: Direction) -> SessionDescription:
+        """Return the party's description again with a direction (a new SDP version)."""
+        updated = with_direction(self._local[side], direction)
+        self._local[side] = updated
+        return updated
+
+    def update(self, side: Side, offer: SessionDescription) -> None:
+        """Follow a party's new offer (a re-INVITE): send to its new address if it moved."""
+        self._expect(side, offer)
+
+    def hold(self, audio: Tone = HOLD_BEEP) -> None:
+        """Stop relaying, pause the recording and play hold audio to the caller."""
+        self.session.forwarding = False
+        if self.recorder is not None:
+            self.recorder.pause()
+        if self._player is None:
+            loop = AudioLoop.from_tone(audio, self.codec if self.codec is not None else PCMU_PT)
+            self._player = MediaPlayer(self.session.caller.send, loop)
+        self._player.start()
+
+    async def resume(self) -> None:
+        """Stop the hold audio and relay (and record) both parties again."""
+        if self._player is not None:
+            await self._player.stop()
+        if self.recorder is not None:
+            self.recorder.resume()
+        self.session.forwarding = True
+
+    async def close(self) -> object | None:
+        """Stop everything, free the ports and finish the recording (returned, if any)."""
+        if self._player is not None:
+            await self._player.stop()
+        self.session.tee = None
+        self.session.close()
+        await self.session.wait_closed()
+        recorder, self.recorder = self.recorder, None
+        if recorder is None:
+            return None
+        return await recorder.finish()
+
+    def _expect(self, side: Side, sdp: SessionDescription) -> None:
+        endpoint = sdp.audio_endpoint()
+        if endpoint.port == 0 or endpoint.host in ("0.0.0.0", "::"):  # noqa: S104 - SDP hold
+            return
+        self.session.leg(side).expect(endpoint.host, endpoint.port)

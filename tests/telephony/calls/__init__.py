@@ -1,0 +1,1 @@
+"""Call tests: the B2BUA against sipp callers and agents."""

@@ -1,0 +1,178 @@
+"""Whole calls through the B2BUA with sipp callers and sipp agent phones that register first."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from router import AgentState, CallDequeued, CallFinished, CallQueued, Offer, QueueSpec
+from router.events import AgentStateChanged, OfferTimedOut, Outcome
+from tests.recording.audio import dominant, read_wav
+from tests.telephony.calls.harness import (
+    AGENT_TONE,
+    CALLER_TONE,
+    Phones,
+    Route,
+    Switchboard,
+    passed,
+    switchboard,
+)
+from tests.telephony.conftest import WAIT, finish_sipp, free_port
+
+SALES = QueueSpec(id="sales", offer_timeout_s=5.0, wrap_up_s=30.0, rona_max_misses=1)
+ROUTES = {"5000": Route("sales")}
+TONES = (CALLER_TONE, AGENT_TONE, 425.0, 700.0)
+
+
+def loud_blocks(samples: object, threshold: int = 2000) -> list[int]:
+    """Return the indexes of the 20 ms blocks whose peak passes the threshold."""
+    data = list(samples)  # type: ignore[call-overload]
+    return [
+        k
+        for k in range(len(data) // 160)
+        if max(map(abs, data[k * 160 : (k + 1) * 160])) > threshold
+    ]
+
+
+async def closed(sb: Switchboard, call_id: str) -> None:
+    """Wait until the B2BUA has ended both legs and closed the call's media."""
+    call = sb.b2bua.call(call_id)
+    if call is not None:
+        await asyncio.wait_for(call.closed.wait(), WAIT)
+    assert sb.b2bua.call(call_id) is None
+
+
+async def check_recording(sb: Switchboard, call_id: str) -> None:
+    """The call's WAV: stereo, as long as the connected call, caller left, agent right."""
+    recording = await sb.store.get(call_id)
+    assert recording is not None
+    answered = sb.events.time_of(
+        lambda e: isinstance(e, CallDequeued) and e.outcome is Outcome.ANSWERED
+    )
+    finished = sb.events.time_of(lambda e: isinstance(e, CallFinished))
+    # The recording spans the bridge: from the answer to the hang-up, as the router saw them.
+    assert abs(recording.duration - (finished - answered)) < 0.25
+    params, left, right = read_wav(recording.path)
+    assert (params.nchannels, params.sampwidth, params.framerate) == (2, 2, 8000)
+    assert params.nframes == recording.frames == round(recording.duration * 8000)
+    # Each party streamed 2 s (100 packets): every one of them is on its own channel.
+    for channel, frequency in ((left, CALLER_TONE), (right, AGENT_TONE)):
+        loud = loud_blocks(channel)
+        assert len(loud) >= 98, f"{frequency} Hz: {len(loud)} loud blocks"
+        start = loud[0] * 160
+        assert dominant(channel[start : start + 8000], TONES) == frequency
+
+
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+async def test_queued_caller_is_bridged_recorded_and_hangs_up(
+    transport: str, tmp_path: Path
+) -> None:
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+        phones = Phones(sb)
+        agent = await phones.agent("alice", "agent_answers.xml")
+        caller = await phones.caller("caller_hangs_up.xml", "5000", transport)
+        # No agent is ready: the caller waits in the queue (180) until one is.
+        queued = await sb.events.wait(CallQueued)
+        [incoming] = sb.intake.calls
+        assert (incoming.ani, incoming.dnis, incoming.customer_hint) == (
+            "+4930123456",
+            "5000",
+            "C-1001",
+        )
+        call = sb.b2bua.call(queued.call_id)
+        assert call is not None and not call.connected
+        sb.ready("a1")
+        await sb.events.wait(Offer, lambda o: o.agent_id == "a1")
+        await passed(caller)
+        await passed(agent)
+        await closed(sb, queued.call_id)
+        assert sb.events.of(CallFinished) == [CallFinished(queued.call_id, "a1")]
+        assert sb.runtime.engine.agent_snapshot("a1").state is AgentState.WRAP_UP
+        await check_recording(sb, queued.call_id)
+
+
+async def test_agent_hangs_up_and_the_caller_leg_ends_too(tmp_path: Path) -> None:
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+        phones = Phones(sb)
+        agent = await phones.agent("alice", "agent_hangs_up.xml")
+        sb.ready("a1")
+        caller = await phones.caller("caller_waits_for_bye.xml", "5000")
+        await passed(agent)
+        await passed(caller)
+        [incoming] = sb.intake.calls
+        await closed(sb, incoming.call_id)
+        assert sb.events.of(CallFinished) == [CallFinished(incoming.call_id, "a1")]
+        await check_recording(sb, incoming.call_id)
+
+
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+async def test_caller_cancels_while_queued(transport: str, tmp_path: Path) -> None:
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+        caller = await Phones(sb).caller("caller_cancels.xml", "5000", transport)
+        await passed(caller)
+        dequeued = await sb.events.wait(CallDequeued)
+        assert dequeued.outcome is Outcome.ABANDONED
+        await closed(sb, dequeued.call_id)
+        assert sb.runtime.engine.call_ids() == ()
+        assert await sb.store.get(dequeued.call_id) is None
+
+
+async def test_ring_no_answer_cancels_and_the_next_agent_answers(tmp_path: Path) -> None:
+    quick = QueueSpec(id="sales", offer_timeout_s=1.0, wrap_up_s=30.0, rona_max_misses=1)
+    agents = {"a1": "alice", "a2": "bob"}
+    async with switchboard(tmp_path, [quick], agents, ROUTES) as sb:
+        phones = Phones(sb)
+        silent = await phones.agent("alice", "agent_no_answer.xml")
+        answering = await phones.agent("bob", "agent_answers.xml")
+        sb.ready("a1", "a2")  # a1 has been idle longest: it is offered the call first
+        caller = await phones.caller("caller_hangs_up.xml", "5000")
+        await passed(silent)  # it rang, got the CANCEL, answered 487 and got its ACK
+        await passed(caller)
+        await passed(answering)
+        [incoming] = sb.intake.calls
+        await closed(sb, incoming.call_id)
+        offers = [(o.agent_id) for o in sb.events.of(Offer)]
+        assert offers == ["a1", "a2"]
+        [missed] = sb.events.of(OfferTimedOut)
+        assert missed.agent_id == "a1"
+        assert sb.events.of(CallFinished) == [CallFinished(incoming.call_id, "a2")]
+        states = [e.new for e in sb.events.of(AgentStateChanged) if e.agent_id == "a1"]
+        assert states[-1] is AgentState.NOT_READY
+
+
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
+async def test_redirect_mode_answers_302_to_the_agents_contact(
+    transport: str, tmp_path: Path
+) -> None:
+    routes = {"5000": Route("sales", redirect=True)}
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, routes) as sb:
+        phones = Phones(sb)
+        await phones.register("alice", free_port())
+        sb.ready("a1")
+        caller = await phones.caller(
+            "caller_redirected.xml", "5000", transport, EXPECTED_AGENT="alice"
+        )
+        await passed(caller)  # its ereg checked the Contact of the 302 names alice
+        [incoming] = sb.intake.calls
+        await closed(sb, incoming.call_id)
+        assert sb.events.of(CallFinished) == [CallFinished(incoming.call_id, "a1")]
+        assert await sb.store.get(incoming.call_id) is None  # no media, so no recording
+
+
+async def test_redirect_scenario_fails_when_the_contact_names_another_agent(
+    tmp_path: Path,
+) -> None:
+    # The control for the test above: its ereg really reads the 302's Contact.
+    routes = {"5000": Route("sales", redirect=True)}
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, routes) as sb:
+        phones = Phones(sb)
+        await phones.register("alice", free_port())
+        sb.ready("a1")
+        process, directory = await phones.caller(
+            "caller_redirected.xml", "5000", EXPECTED_AGENT="bob"
+        )
+        result = await finish_sipp(process, directory)
+        assert result.returncode != 0
+        assert "regexp" in result.errors.lower() or "ereg" in result.errors.lower()
