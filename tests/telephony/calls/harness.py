@@ -17,7 +17,7 @@ from aiohttp import web
 
 from recording import RecordingStore
 from router import DEFAULT_TIER_BOOSTS, AgentSpec, Call, Engine, Event, QueueSpec
-from router.intake import Admission, Enqueued, IncomingCall, Refused
+from router.intake import Admission, Enqueued, IncomingCall, Redirected, Refused
 from router.runtime import RoutingRuntime
 from telephony.calls import B2BUA, SIP_ENDPOINT, B2bua, setup
 from telephony.rtp.g711 import encode_ulaw
@@ -37,8 +37,10 @@ E = TypeVar("E")
 class Route:
     """Where a dialled number goes."""
 
-    queue_id: str
+    queue_id: str = ""
     redirect: bool = False
+    # Set: the intake answers Redirected to this URI instead of queueing.
+    elsewhere: str | None = None
 
 
 class TestIntake:
@@ -58,6 +60,8 @@ class TestIntake:
         route = self.routes.get(call.dnis)
         if route is None:
             return Refused(404, "no route for the dialled number")
+        if route.elsewhere is not None:
+            return Redirected(route.elsewhere, "overflow number")
         routed = Call(
             call.call_id,
             route.queue_id,
@@ -162,6 +166,14 @@ async def switchboard(
         await runner.cleanup()
         runtime.close()
         await store.close()
+
+
+async def closed(sb: Switchboard, call_id: str) -> None:
+    """Wait until the B2BUA has ended both legs and closed the call's media."""
+    call = sb.b2bua.call(call_id)
+    if call is not None:
+        await asyncio.wait_for(call.closed.wait(), WAIT)
+    assert sb.b2bua.call(call_id) is None
 
 
 def scenario(name: str, directory: Path, **replacements: str) -> str:

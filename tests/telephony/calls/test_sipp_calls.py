@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,11 @@ from tests.telephony.calls.harness import (
     Phones,
     Route,
     Switchboard,
+    closed,
     passed,
     switchboard,
 )
-from tests.telephony.conftest import WAIT, finish_sipp, free_port
+from tests.telephony.conftest import finish_sipp, free_port
 
 SALES = QueueSpec(id="sales", offer_timeout_s=5.0, wrap_up_s=30.0, rona_max_misses=1)
 ROUTES = {"5000": Route("sales")}
@@ -34,14 +34,6 @@ def loud_blocks(samples: object, threshold: int = 2000) -> list[int]:
         for k in range(len(data) // 160)
         if max(map(abs, data[k * 160 : (k + 1) * 160])) > threshold
     ]
-
-
-async def closed(sb: Switchboard, call_id: str) -> None:
-    """Wait until the B2BUA has ended both legs and closed the call's media."""
-    call = sb.b2bua.call(call_id)
-    if call is not None:
-        await asyncio.wait_for(call.closed.wait(), WAIT)
-    assert sb.b2bua.call(call_id) is None
 
 
 async def check_recording(sb: Switchboard, call_id: str) -> None:

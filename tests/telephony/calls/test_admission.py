@@ -1,0 +1,125 @@
+"""What a caller hears when a call is not queued: refusal, redirect, overflow, bad SDP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from router import QueueSpec
+from router.events import CallDequeued, Outcome, Overflowed
+from router.model import Destination, DestinationKind
+from telephony.sip import Response
+from tests.telephony.calls.harness import Route, closed, switchboard
+from tests.telephony.conftest import UdpPeer
+from tests.telephony.sip.helpers import raw_request, response
+
+SDP = (
+    b"v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+)
+SALES = QueueSpec(id="sales")
+
+
+def invite(peer: UdpPeer, body: bytes = SDP) -> bytes:
+    """An INVITE dialling "agent" (the user part of the helper's Request-URI)."""
+    return raw_request(
+        "INVITE",
+        peer.port,
+        call_id="admission@test",
+        extra="Content-Type: application/sdp\r\n",
+        body=body,
+    )
+
+
+async def final_response(peer: UdpPeer) -> tuple[Response, list[int]]:
+    """Read responses until the final one; return it and the provisional statuses before it."""
+    provisional: list[int] = []
+    while True:
+        message = response(await peer.recv())
+        if message.status >= 200:
+            return message, provisional
+        provisional.append(message.status)
+
+
+async def test_a_number_without_route_is_refused(tmp_path: Path, udp_peer: UdpPeer) -> None:
+    async with switchboard(tmp_path, [SALES], {}, {}) as sb:
+        udp_peer.send(invite(udp_peer), sb.port)
+        final, provisional = await final_response(udp_peer)
+        assert final.status == 404
+        assert 180 not in provisional
+        [incoming] = sb.intake.calls
+        assert incoming.dnis == "agent"
+        await closed(sb, incoming.call_id)
+        assert sb.runtime.engine.call_ids() == ()
+
+
+async def test_redirected_admission_answers_302_with_the_contact(
+    tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    routes = {"agent": Route(elsewhere="sip:overflow@example.net")}
+    async with switchboard(tmp_path, [SALES], {}, routes) as sb:
+        udp_peer.send(invite(udp_peer), sb.port)
+        final, _ = await final_response(udp_peer)
+        assert final.status == 302
+        assert final.headers.get("contact") == "<sip:overflow@example.net>"
+        assert sb.runtime.engine.call_ids() == ()
+
+
+async def test_a_full_queue_overflows_to_its_final_status(
+    tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    full = QueueSpec(
+        id="sales",
+        max_queue_length=0,
+        on_queue_full=Destination(DestinationKind.REFUSE, sip_status=486),
+    )
+    async with switchboard(tmp_path, [full], {"a1": "alice"}, {"agent": Route("sales")}) as sb:
+        sb.ready("a1")
+        sb.runtime.act(lambda now: sb.runtime.engine.agent_not_ready("a1", "break", now))
+        udp_peer.send(invite(udp_peer), sb.port)
+        final, provisional = await final_response(udp_peer)
+        assert final.status == 486
+        assert 180 not in provisional
+        [overflowed] = sb.events.of(Overflowed)
+        assert overflowed.destination.sip_status == 486
+        assert sb.runtime.engine.call_ids() == ()
+
+
+async def test_an_offer_without_g711_gets_488_and_is_not_routed(
+    tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    opus = SDP.replace(
+        b"RTP/AVP 0\r\na=rtpmap:0 PCMU/8000", b"RTP/AVP 96\r\na=rtpmap:96 opus/48000"
+    )
+    async with switchboard(tmp_path, [SALES], {}, {"agent": Route("sales")}) as sb:
+        udp_peer.send(invite(udp_peer, opus), sb.port)
+        final, _ = await final_response(udp_peer)
+        assert final.status == 488
+        udp_peer.send(invite(udp_peer, b"v=0\r\nthis is not SDP"), sb.port)
+        assert (await final_response(udp_peer))[0].status == 488
+        assert sb.intake.calls == []
+        assert sb.events.of(CallDequeued) == []
+
+
+async def test_queued_caller_hears_ringing_until_the_router_answers(
+    tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    async with switchboard(tmp_path, [SALES], {}, {"agent": Route("sales")}) as sb:
+        udp_peer.send(invite(udp_peer), sb.port)
+        ringing = response(await udp_peer.recv())
+        while ringing.status == 100:
+            ringing = response(await udp_peer.recv())
+        assert ringing.status == 180
+        [incoming] = sb.intake.calls
+        assert sb.runtime.engine.call_ids() == (incoming.call_id,)
+        # The caller gives up (CANCEL): 200 to it, 487 to the INVITE, abandoned in the router.
+        via = ringing.headers.get("via")
+        assert via is not None
+        branch = via.split("branch=")[1].split(";")[0]
+        udp_peer.send(
+            raw_request("CANCEL", udp_peer.port, branch=branch, call_id="admission@test"), sb.port
+        )
+        statuses = {response(await udp_peer.recv()).status for _ in range(2)}
+        assert statuses == {200, 487}
+        dequeued = await sb.events.wait(CallDequeued)
+        assert dequeued.outcome is Outcome.ABANDONED
+        await closed(sb, incoming.call_id)
