@@ -495,7 +495,7 @@ class B2bua(SipHandler):
         call.on_hold = True
         assert call.media is not None
         call.media.hold(self.hold_audio)
-        self._spawn(self._reinvite_agent(call, Direction.INACTIVE))
+        self._settling(call, self._reinvite_agent(call, Direction.INACTIVE))
 
     def resume(self, call_id: str) -> None:
         """Take the caller off hold."""
@@ -503,7 +503,7 @@ class B2bua(SipHandler):
         if not call.on_hold:
             return
         call.on_hold = False
-        self._spawn(self._resume(call))
+        self._settling(call, self._resume(call))
 
     def hang_up(self, call_id: str) -> None:
         """End both legs of a call."""
@@ -529,6 +529,21 @@ class B2bua(SipHandler):
         if call.media is not None:
             await call.media.resume()
         await self._reinvite_agent(call, Direction.SENDRECV)
+
+    def _settling(self, call: Call, work: Coroutine[Any, Any, None]) -> None:
+        """Run a hold/resume step; `call.settled` is clear until every such step is done."""
+        call.reinvites_pending += 1
+        call.settled.clear()
+
+        async def tracked() -> None:
+            try:
+                await work
+            finally:
+                call.reinvites_pending -= 1
+                if call.reinvites_pending == 0:
+                    call.settled.set()
+
+        self._spawn(tracked())
 
     async def _reinvite_agent(self, call: Call, direction: Direction) -> None:
         async with call.reinvite_lock:

@@ -47,5 +47,11 @@ class Call:
     ended: bool = False
     # One re-INVITE at a time per call (a second would get 491 Request Pending).
     reinvite_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Hold/resume re-INVITEs not yet answered; `settled` is set when there are none.
+    reinvites_pending: int = 0
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
     # Set when both legs are down and the media is closed (tests and drain wait on it).
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.settled.set()

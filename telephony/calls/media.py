@@ -145,6 +145,11 @@ class CallMedia:
         """Follow a party's new offer (a re-INVITE): send to its new address if it moved."""
         self._expect(side, offer)
 
+    @property
+    def hold_packets_sent(self) -> int:
+        """Return how many packets of hold audio the caller was sent."""
+        return self._player.packets_sent if self._player is not None else 0
+
     def hold(self, audio: Tone = HOLD_BEEP) -> None:
         """Stop relaying, pause the recording and play hold audio to the caller."""
         self.session.forwarding = False

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from router import AgentState, CallDequeued, CallFinished, CallQueued, Offer, QueueSpec
-from router.events import AgentStateChanged, OfferTimedOut, Outcome
+from router.events import AgentStateChanged, OfferTimedOut, Outcome, UnknownCall
 from tests.recording.audio import dominant, read_wav
 from tests.telephony.calls.harness import (
     AGENT_TONE,
@@ -19,7 +20,7 @@ from tests.telephony.calls.harness import (
     passed,
     switchboard,
 )
-from tests.telephony.conftest import finish_sipp, free_port
+from tests.telephony.conftest import WAIT, finish_sipp, free_port
 
 SALES = QueueSpec(id="sales", offer_timeout_s=5.0, wrap_up_s=30.0, rona_max_misses=1)
 ROUTES = {"5000": Route("sales")}
@@ -168,3 +169,29 @@ async def test_redirect_scenario_fails_when_the_contact_names_another_agent(
         result = await finish_sipp(process, directory)
         assert result.returncode != 0
         assert "regexp" in result.errors.lower() or "ereg" in result.errors.lower()
+
+
+async def test_hold_pauses_the_recording_and_reinvites_the_agent(tmp_path: Path) -> None:
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+        phones = Phones(sb)
+        agent = await phones.agent("alice", "agent_held_and_resumed.xml")
+        sb.ready("a1")
+        caller = await phones.caller("caller_hangs_up.xml", "5000")
+        answered = await sb.events.wait(CallDequeued, lambda e: e.outcome is Outcome.ANSWERED)
+        call = sb.b2bua.call(answered.call_id)
+        assert call is not None and call.media is not None
+        media = call.media
+        sb.b2bua.hold(answered.call_id)
+        assert not media.session.forwarding
+        await asyncio.wait_for(call.settled.wait(), WAIT)  # the agent's phone took a=inactive
+        sb.b2bua.resume(answered.call_id)
+        await asyncio.wait_for(call.settled.wait(), WAIT)  # ...and a=sendrecv
+        assert media.session.forwarding
+        assert media.hold_packets_sent >= 1
+        await passed(caller)
+        await passed(agent)  # its eregs checked both re-INVITEs' directions
+        await closed(sb, answered.call_id)
+        recording = await sb.store.get(answered.call_id)
+        assert recording is not None and recording.paused_seconds > 0
+        with pytest.raises(UnknownCall):
+            sb.b2bua.hold(answered.call_id)
