@@ -23,7 +23,14 @@ from telephony.calls import B2BUA, SIP_ENDPOINT, B2bua, setup
 from telephony.rtp.g711 import encode_ulaw
 from telephony.sip import Registrar, SipEndpoint, StaticCredentials
 from tests.recording.audio import tone
-from tests.telephony.conftest import WAIT, SippResult, finish_sipp, free_port, start_sipp
+from tests.telephony.conftest import (
+    WAIT,
+    SippResult,
+    finish_sipp,
+    free_port,
+    start_sipp,
+    wait_for_tcp,
+)
 
 HERE = Path(__file__).parent / "scenarios"
 PARENT_SCENARIOS = Path(__file__).parent.parent / "scenarios"
@@ -226,10 +233,14 @@ class Phones:
         port = free_port()
         await self.register(user, port, transport)
         directory = self._dir(f"agent-{user}")
+        # sipp's UAS must be the phone that registered: same port, same transport.
         args = ["-sf", scenario(name, directory, **self.audio), "-s", user, "-m", "1"]
         args += ["-t", TRANSPORTS[transport], "-i", "127.0.0.1", "-p", str(port)]
         args += ["-mp", str(free_port())]
-        return await start_sipp(args, directory), directory
+        process = await start_sipp(args, directory)
+        if transport == "TCP":
+            await wait_for_tcp("127.0.0.1", port)  # an INVITE sent before it listens would fail
+        return process, directory
 
     async def caller(
         self,

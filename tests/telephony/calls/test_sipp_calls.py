@@ -64,7 +64,7 @@ async def test_queued_caller_is_bridged_recorded_and_hangs_up(
 ) -> None:
     async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
         phones = Phones(sb)
-        agent = await phones.agent("alice", "agent_answers.xml")
+        agent = await phones.agent("alice", "agent_answers.xml", transport)
         caller = await phones.caller("caller_hangs_up.xml", "5000", transport)
         # No agent is ready: the caller waits in the queue (180) until one is.
         queued = await sb.events.wait(CallQueued)
@@ -86,12 +86,15 @@ async def test_queued_caller_is_bridged_recorded_and_hangs_up(
         await check_recording(sb, queued.call_id)
 
 
-async def test_agent_hangs_up_and_the_caller_leg_ends_too(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("caller_transport", "agent_transport"), [("UDP", "TCP"), ("TCP", "UDP")])
+async def test_agent_hangs_up_and_the_caller_leg_ends_too(
+    caller_transport: str, agent_transport: str, tmp_path: Path
+) -> None:
     async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
         phones = Phones(sb)
-        agent = await phones.agent("alice", "agent_hangs_up.xml")
+        agent = await phones.agent("alice", "agent_hangs_up.xml", agent_transport)
         sb.ready("a1")
-        caller = await phones.caller("caller_waits_for_bye.xml", "5000")
+        caller = await phones.caller("caller_waits_for_bye.xml", "5000", caller_transport)
         await passed(agent)
         await passed(caller)
         [incoming] = sb.intake.calls
