@@ -123,3 +123,23 @@ async def test_queued_caller_hears_ringing_until_the_router_answers(
         dequeued = await sb.events.wait(CallDequeued)
         assert dequeued.outcome is Outcome.ABANDONED
         await closed(sb, incoming.call_id)
+
+
+async def test_a_queued_caller_past_max_wait_gets_the_final_status(
+    tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    patient = QueueSpec(
+        id="sales",
+        max_wait_s=0.3,
+        on_max_wait=Destination(DestinationKind.REFUSE, sip_status=480),
+    )
+    async with switchboard(tmp_path, [patient], {}, {"agent": Route("sales")}) as sb:
+        udp_peer.send(invite(udp_peer), sb.port)
+        final, provisional = await final_response(udp_peer)
+        assert provisional[-1] == 180  # it was queued first
+        assert final.status == 480
+        [overflowed] = sb.events.of(Overflowed)
+        [incoming] = sb.intake.calls
+        assert overflowed.call_id == incoming.call_id
+        await closed(sb, incoming.call_id)
+        assert sb.runtime.engine.call_ids() == ()
