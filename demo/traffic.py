@@ -148,17 +148,28 @@ class TrafficGenerator:
         self._byes.endpoint = self._endpoint
         self._calls: set[asyncio.Task[None]] = set()
         self._tone = AudioLoop.from_tone(CALLER_TONE)
+        self._stopping = asyncio.Event()
+
+    def stop_placing(self) -> None:
+        """Place no more calls; `run` returns once the calls in progress have ended."""
+        self._stopping.set()
 
     async def run(self, calls: int | None = None) -> TrafficStats:
-        """Place `calls` calls (forever when None), wait for them to end, return the stats."""
+        """Place `calls` calls (or until `stop_placing`), wait for them to end, return the stats.
+
+        Cancelling `run` cuts calls in progress short (their sockets close without a BYE).
+        """
         await self._endpoint.start()
         loop = asyncio.get_running_loop()
         try:
             next_at = loop.time()
             placed = 0
             while calls is None or placed < calls:
-                # Pacing arrivals is the point of the wait, not a stand-in for an event.
-                await asyncio.sleep(max(next_at - loop.time(), 0.0))
+                # Pacing arrivals: wait for the next one's time, unless told to stop first.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), max(next_at - loop.time(), 0))
+                if self._stopping.is_set():
+                    break
                 self._spawn(self._pick())
                 placed += 1
                 next_at += self._rng.expovariate(self.plan.calls_per_second)
