@@ -126,17 +126,27 @@ class EventLog:
         async with self._progress:
             await self._progress.wait_for(lambda: self.written >= count)
 
+    async def wait_failed(self, count: int) -> None:
+        """Wait until the background writer has failed at least `count` times."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.failures >= count)
+
     async def _run(self) -> None:
         interval = self.options.flush_interval_s
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 a cancelled wait_for was seen waiting
+            # forever on its inner Event.wait task, so close() hung after a database stall.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.flush()
             except Exception:
                 self.failures += 1
                 log.exception("event log write failed; %d records kept for retry", self.buffered)
+                async with self._progress:
+                    self._progress.notify_all()
                 await asyncio.sleep(interval)  # back off one window before retrying
 
 

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from board.eventlog import MIGRATIONS_DIR, VERSION_TABLE, EventLog, EventLogOptions, read_records
-from board.records import EventRecord
+from board.live import LiveBoard
+from board.records import EventRecord, Recorder
 from board.tables import events
 from config.database import create_engine, upgrade
-from router import AgentSpec, QueueSpec
+from router import DEFAULT_TIER_BOOSTS, AgentSpec, Call, Engine, QueueSpec
+from router.runtime import RoutingRuntime
 from tests.board.support import T0, Script
 
 SALES = QueueSpec("sales", sl_threshold_s=20, wrap_up_s=5)
@@ -106,3 +112,64 @@ async def test_a_failed_write_keeps_records_for_retry_and_the_buffer_is_bounded(
     assert await log.flush() == 6
     assert [r.at for r in await read_records(engine, T0, T0 + 3600)] == [r.at for r in records[2:8]]
     await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def table_locked(db: AsyncEngine, log: EventLog) -> AsyncIterator[None]:
+    """Hold a lock that stops every write to the event log; enter once the writer is stuck."""
+    if db.dialect.name == "sqlite":
+        assert db.url.database is not None
+        other = sqlite3.connect(db.url.database, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            # The writer gives up after SQLite's busy timeout and keeps its records.
+            log.append(script().records[:1])
+            async with asyncio.timeout(20):
+                await log.wait_failed(1)
+            yield
+        finally:
+            other.rollback()
+            other.close()
+        return
+    async with db.connect() as other, db.connect() as watcher:
+        await other.execute(text("LOCK TABLE board_events IN ACCESS EXCLUSIVE MODE"))
+        log.append(script().records[:1])
+        waiting = text(
+            "SELECT count(*) FROM pg_locks"
+            " WHERE NOT granted AND relation = 'board_events'::regclass"
+        )
+        try:
+            # Wait until the writer's insert is queued behind the lock.
+            async with asyncio.timeout(20):
+                while not await watcher.scalar(waiting):
+                    await watcher.rollback()
+            yield
+        finally:
+            await other.rollback()
+
+
+async def test_routing_goes_on_while_the_log_cannot_be_written(db: AsyncEngine) -> None:
+    log = EventLog(db, EventLogOptions(flush_interval_s=0.05, batch_size=8))
+    loop = asyncio.get_running_loop()
+    runtime = RoutingRuntime(Engine([SALES], [], DEFAULT_TIER_BOOSTS), loop.time, loop.call_at)
+    live = LiveBoard(time.time)
+    runtime.subscribe(Recorder(time.time, lambda: {"sales": SALES}, [log.append, live.apply]))
+    log.start()
+    try:
+        async with table_locked(db, log):
+            for n in range(40):
+                runtime.act(
+                    lambda now, n=n: runtime.engine.call_arrived(Call(f"c{n}", "sales", now), now)
+                )
+            # Every caller is routed and on the board while the writer is stuck.
+            assert len(runtime.engine.call_ids()) == 40
+            assert len(live.calls) == 40
+            assert log.written == 0
+            assert log.buffered >= 40  # the first record may be in the stuck transaction
+        async with asyncio.timeout(20):
+            await log.wait_written(41)
+    finally:
+        await log.close()
+        runtime.close()
+    logged = await read_records(db, 0, 1e12)
+    assert [r.call_id for r in logged if r.kind == "call_queued"] == [f"c{n}" for n in range(40)]
