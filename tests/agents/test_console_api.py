@@ -1,0 +1,245 @@
+"""The console's JSON API and websocket over HTTP: the agent's day against the real engine
+and the real SQLite customer store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from router import AgentState
+from tests.agents.console_app import ConsoleWorld
+from tests.agents.support import UNKNOWN_NUMBER, VIP_NUMBER, add_vip, store_of
+from tests.web.support import sign_in
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def call(client: Client, method: str, path: str, token: str, body: Any = None) -> Any:
+    """Call the API with the session's CSRF token; return (status, JSON or None)."""
+    response = await client.request(method, path, json=body, headers={"X-CSRF-Token": token})
+    data = None if response.status == 204 else await response.json()
+    return response.status, data
+
+
+async def test_state_changes_need_a_configured_reason(world: ConsoleWorld, client: Client) -> None:
+    token = await sign_in(client, "ada")
+    status, state = await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
+    assert status == 200
+    assert state["state"] == "ready"
+    assert [q["id"] for q in state["queues"]] == ["sales", "support"]
+    assert world.runtime.engine.agent_snapshot("ada").state is AgentState.READY
+
+    body = {"state": "not_ready", "reason_code": "lunch-forever"}
+    status, error = await call(client, "PUT", "/api/console/state", token, body)
+    assert status == 422
+    assert "reason_code" in error["fields"]
+    assert world.runtime.engine.agent_snapshot("ada").state is AgentState.READY
+
+    body = {"state": "not_ready", "reason_code": "break"}
+    status, state = await call(client, "PUT", "/api/console/state", token, body)
+    assert (status, state["state"], state["reason_code"]) == (200, "not_ready", "break")
+    status, state = await call(client, "PUT", "/api/console/state", token, {"state": "logged_out"})
+    assert state["state"] == "logged_out"
+
+
+async def test_a_vip_call_from_offer_to_history(world: ConsoleWorld, client: Client) -> None:
+    vip = await add_vip(world.directory)
+    token = await sign_in(client, "ada")
+    await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
+    world.arrive("c-vip", VIP_NUMBER)
+    pop = await world.pop.wait("c-vip", 10)
+    assert pop["customer"]["name"] == "Grace Hopper"
+    assert pop["tier"] == "platinum"
+
+    _, state = await call(client, "GET", "/api/console", token)
+    assert state["offer"]["call_id"] == "c-vip"
+    assert 0 < state["offer"]["seconds_left"] <= 60
+    customer = state["pop"]["customer"]
+    assert customer["account_number"] == "ACC-1001"
+    assert customer["crm_url"] == f"https://crm.example/customers/{vip}"
+    assert customer["relationships"] == [
+        {
+            "kind": "referred_by",
+            "customer_id": customer["relationships"][0]["customer_id"],
+            "name": "Alan Turing",
+        }
+    ]
+
+    ref = {"call_id": "c-vip"}
+    assert (await call(client, "POST", "/api/console/offer/accept", token, ref))[0] == 204
+    assert world.runtime.engine.agent_snapshot("ada").state is AgentState.ON_CALL
+    assert (await call(client, "POST", "/api/console/call/hold", token, ref))[0] == 204
+    _, state = await call(client, "GET", "/api/console", token)
+    assert state["call"]["on_hold"] is True
+    assert (await call(client, "POST", "/api/console/call/hold", token, ref))[0] == 409
+    assert (await call(client, "POST", "/api/console/call/resume", token, ref))[0] == 204
+    assert (await call(client, "POST", "/api/console/call/hangup", token, ref))[0] == 204
+    assert world.runtime.engine.agent_snapshot("ada").state is AgentState.WRAP_UP
+
+    _, state = await call(client, "GET", "/api/console", token)
+    assert state["wrap"]["call_id"] == "c-vip"
+    assert [d["id"] for d in state["wrap"]["dispositions"]] == ["sale", "info"]  # sales queue
+    draft = {"call_id": "c-vip", "disposition": "sale", "notes": "Upgraded the plan"}
+    assert (await call(client, "PUT", "/api/console/wrapup/draft", token, draft))[0] == 204
+    _, state = await call(client, "GET", "/api/console", token)
+    assert state["wrap"]["draft"]["notes"] == "Upgraded the plan"
+
+    wrong = {**draft, "disposition": "fixed"}  # a support-only disposition
+    status, error = await call(client, "POST", "/api/console/wrapup", token, wrong)
+    assert status == 422 and "disposition" in error["fields"]
+    status, written = await call(client, "POST", "/api/console/wrapup", token, draft)
+    assert status == 200
+    assert world.runtime.engine.agent_snapshot("ada").state is AgentState.READY
+
+    history = (await world.directory.customer_360(vip)).recent_interactions
+    assert [(i.interaction_id, i.disposition, i.notes, i.agent) for i in history] == [
+        (written["interaction_id"], "sale", "Upgraded the plan", "ada")
+    ]
+    assert history[0].hold_seconds >= 0
+    assert world.pop.current("c-vip") is None  # released once written
+
+
+async def test_an_unknown_caller_is_created_in_place(world: ConsoleWorld, client: Client) -> None:
+    token = await sign_in(client, "ada")
+    await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
+    world.arrive("c-new", UNKNOWN_NUMBER)
+    pop = await world.pop.wait("c-new", 10)
+    assert (pop["status"], pop["number"], pop["customer"]) == ("unknown", "+442079460999", None)
+
+    new = {"call_id": "c-new", "name": "Katherine Johnson", "company": "NACA"}
+    status, _ = await call(client, "POST", "/api/console/customer", token, new)
+    assert status == 201
+    _, state = await call(client, "GET", "/api/console", token)
+    assert state["pop"]["customer"]["name"] == "Katherine Johnson"
+    created = state["pop"]["customer"]["customer_id"]
+    found = await world.directory.lookup(UNKNOWN_NUMBER)
+    assert found.customer_id == created
+
+
+async def test_agents_act_only_on_their_own_calls(world: ConsoleWorld, client: Client) -> None:
+    token = await sign_in(client, "ada")
+    await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
+    world.arrive("c-1", VIP_NUMBER)
+    await client.post("/signout", data={"csrf_token": token})
+    bob = await sign_in(client, "bob")
+    status, error = await call(client, "POST", "/api/console/offer/accept", bob, {"call_id": "c-1"})
+    assert status == 409
+    assert error["error"] == "that call is not ringing for you"
+    assert world.runtime.engine.call_agent("c-1") == "ada"
+
+
+async def test_transfer_to_a_queue_offers_the_caller_to_its_agent(
+    world: ConsoleWorld, client: Client
+) -> None:
+    token = await sign_in(client, "ada")
+    await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
+    engine = world.runtime.engine
+    world.runtime.act(lambda now: engine.agent_login("bob", now))
+    world.runtime.act(lambda now: engine.agent_ready("bob", now))
+    world.arrive("c-2", UNKNOWN_NUMBER, "sales")
+    await call(client, "POST", "/api/console/offer/accept", token, {"call_id": "c-2"})
+    bad = {"call_id": "c-2", "queue_id": "nowhere"}
+    assert (await call(client, "POST", "/api/console/call/transfer", token, bad))[0] == 422
+    both = {"call_id": "c-2", "queue_id": "support", "agent_id": "bob"}
+    assert (await call(client, "POST", "/api/console/call/transfer", token, both))[0] == 422
+    move = {"call_id": "c-2", "queue_id": "support"}
+    assert (await call(client, "POST", "/api/console/call/transfer", token, move))[0] == 204
+    assert engine.call_agent("c-2") == "bob"
+    _, state = await call(client, "GET", "/api/console", token)
+    assert state["wrap"]["outcome"] == "transferred"
+    assert [d["id"] for d in state["wrap"]["dispositions"]] == ["sale", "info"]
+
+
+async def test_a_wrap_up_ended_without_submit_writes_its_draft(
+    world: ConsoleWorld, client: Client
+) -> None:
+    vip = await add_vip(world.directory)
+    token = await sign_in(client, "ada")
+    await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
+    world.arrive("c-3", VIP_NUMBER)
+    await world.pop.wait("c-3", 10)
+    await call(client, "POST", "/api/console/offer/accept", token, {"call_id": "c-3"})
+    await call(client, "POST", "/api/console/call/hangup", token, {"call_id": "c-3"})
+    draft = {"call_id": "c-3", "disposition": "info", "notes": "Half typed"}
+    await call(client, "PUT", "/api/console/wrapup/draft", token, draft)
+    # Going not ready ends wrap-up as the timer would: the draft must not be lost.
+    body = {"state": "not_ready", "reason_code": "break"}
+    status, state = await call(client, "PUT", "/api/console/state", token, body)
+    assert status == 200 and state["wrap"] is None
+    await world.console.started().close()  # the write runs as a task: let it finish
+    history = (await store_of(world.directory).customer_360(vip)).recent_interactions
+    assert [(i.disposition, i.notes) for i in history] == [("info", "Half typed")]
+
+
+async def test_roles_sessions_and_csrf(world: ConsoleWorld, client: Client) -> None:
+    assert (await client.get("/api/console")).status == 401
+    page = await client.get("/agent/console", allow_redirects=False)
+    assert page.status == 303 and page.headers["Location"].startswith("/signin")
+    token = await sign_in(client, "sam")  # a supervisor may open agent pages, but has no desk
+    status, error = await call(client, "GET", "/api/console", token)
+    assert status == 403 and "agent id" in error["error"]
+    assert (await client.get("/agent/console")).status == 403
+    await client.post("/signout", data={"csrf_token": token})
+
+    token = await sign_in(client, "ada")
+    page = await client.get("/agent/console")
+    assert page.status == 200
+    assert '<script src="/static/console.js" defer></script>' in await page.text()
+    refused = await client.put("/api/console/state", json={"state": "ready"})
+    assert refused.status == 403
+    form = await client.post("/agent/console/state", data={"state": "ready"})
+    assert form.status == 403
+    assert world.runtime.engine.agent_snapshot("ada").state is AgentState.LOGGED_OUT
+    sent = await client.post(
+        "/agent/console/state",
+        data={"state": "ready", "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert sent.status == 303
+    assert world.runtime.engine.agent_snapshot("ada").state is AgentState.READY
+    described = await (await client.get("/api/openapi.json")).json()
+    assert "/api/console/wrapup" in described["paths"]
+    assert "/api/console/call/transfer" in described["paths"]
+
+
+async def test_the_websocket_sends_the_state_then_the_pop_with_the_offer(
+    world: ConsoleWorld, client: Client
+) -> None:
+    await add_vip(world.directory)
+    token = await sign_in(client, "ada")
+    async with client.ws_connect("/agent/console/ws") as socket:
+        first = await socket.receive_json(timeout=10)
+        assert (first["kind"], first["state"]) == ("state", "logged_out")
+        assert (await socket.receive_json(timeout=10))["kind"] == "queues"
+        await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
+        world.arrive("c-ws", VIP_NUMBER)
+        frames: list[dict[str, Any]] = []
+        while not any(f["kind"] == "pop" for f in frames):
+            frames.append(await socket.receive_json(timeout=10))
+        offers = [f for f in frames if f["kind"] == "state" and f["offer"]]
+        assert offers and offers[0]["offer"]["call_id"] == "c-ws"
+        pop = next(f for f in frames if f["kind"] == "pop")["pop"]
+        assert (pop["call_id"], pop["tier"]) == ("c-ws", "platinum")
+
+    # A reconnect gets the whole state at once, the pop included: nothing to replay.
+    async with client.ws_connect("/agent/console/ws") as socket:
+        again = await socket.receive_json(timeout=10)
+        assert again["offer"]["call_id"] == "c-ws"
+        assert again["pop"]["customer"]["name"] == "Grace Hopper"
+
+
+async def test_a_foreign_origin_websocket_is_refused(client: Client) -> None:
+    await sign_in(client, "ada")
+    response = await client.get(
+        "/agent/console/ws",
+        headers={
+            "Origin": "https://evil.example",
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
+    assert response.status == 403
