@@ -7,7 +7,7 @@ import secrets
 from telephony.sip.errors import SipParseError
 from telephony.sip.headers import Headers
 from telephony.sip.message import Request, Response
-from telephony.sip.uri import Address, parse_address
+from telephony.sip.uri import Address
 from telephony.sip.via import MAGIC_COOKIE
 
 DEFAULT_MAX_FORWARDS = 70
@@ -49,7 +49,7 @@ def make_response(
     for name in ("from", "to", "call-id", "cseq"):
         line = src.get(name)
         if line is not None:
-            if name == "to" and to_tag and status > 100 and not _has_tag(line):
+            if name == "to" and to_tag and status > 100 and not _has_tag(request, line):
                 line = f"{line};tag={to_tag}"
             out.add(name, line)
     if request.method == "INVITE" and (100 < status < 300):
@@ -125,8 +125,9 @@ def make_non2xx_ack(invite: Request, response: Response) -> Request:
     return Request("ACK", invite.uri, out)
 
 
-def _has_tag(value: str) -> bool:
+def _has_tag(request: Request, value: str) -> bool:
     try:
-        return parse_address(value).tag is not None
+        # The request's parsed To is memoised (validation parsed it already).
+        return request.to_address().tag is not None
     except SipParseError:
         return ";tag=" in value

@@ -73,10 +73,22 @@ LIST_HEADERS = frozenset(
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
 
 
+# Names seen so far and their keys: a message has ~10 header lines and code looks headers up
+# by name all the time, so lower() and the compact-form lookup are done once per spelling.
+# Bounded, because peers choose the names.
+_KEYS: dict[str, str] = {}
+_MAX_KEYS = 2048
+
+
 def header_key(name: str) -> str:
     """Return the lookup key of a header name: lower case, compact form expanded."""
-    key = name.lower()
-    return COMPACT_FORMS.get(key, key)
+    key = _KEYS.get(name)
+    if key is None:
+        key = name.lower()
+        key = COMPACT_FORMS.get(key, key)
+        if len(_KEYS) < _MAX_KEYS:
+            _KEYS[name] = key
+    return key
 
 
 def display_name(key: str) -> str:
@@ -136,7 +148,8 @@ class Headers:
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = []
-        # Parsed values (top Via, CSeq...) computed from these lines; any change clears it.
+        # Parsed values (top Via, CSeq...) by the key of the header they come from; a change to
+        # a header drops only its own entry, so adding received= to the Via keeps From and To.
         self._memo: dict[str, Any] | None = None
         for name, value in items:
             self.add(name, value)
@@ -150,7 +163,7 @@ class Headers:
         return headers
 
     def memo(self, key: str, parse: Callable[[], T]) -> T:
-        """Return a value parsed from these headers, parsing it once until they change."""
+        """Return a value parsed from header `key` (a lookup key), parsed once until it changes."""
         if self._memo is None:
             self._memo = {}
         elif key in self._memo:
@@ -160,14 +173,19 @@ class Headers:
         self._memo[key] = value
         return value
 
+    def _forget(self, key: str) -> None:
+        if self._memo is not None:
+            self._memo.pop(key, None)
+
     def add(self, name: str, value: str) -> None:
         """Append a header line."""
         if not is_token(name):
             raise ValueError("header name must be a token")
         if "\r" in value or "\n" in value:
             raise ValueError("header value must not contain line breaks")
-        self._memo = None
-        self._items.append((header_key(name), value.strip()))
+        key = header_key(name)
+        self._forget(key)
+        self._items.append((key, value.strip()))
 
     def get(self, name: str) -> str | None:
         """Return the first header line's value, or None."""
@@ -192,8 +210,8 @@ class Headers:
         """Replace every line of a header with one value, at the first line's position."""
         if "\r" in value or "\n" in value:
             raise ValueError("header value must not contain line breaks")
-        self._memo = None
         key = header_key(name)
+        self._forget(key)
         for index, (item_key, _) in enumerate(self._items):
             if item_key == key:
                 self._items[index] = (key, value.strip())
@@ -208,16 +226,16 @@ class Headers:
 
     def remove(self, name: str) -> None:
         """Remove every line of a header."""
-        self._memo = None
         key = header_key(name)
+        self._forget(key)
         self._items = [item for item in self._items if item[0] != key]
 
     def replace_first_value(self, name: str, value: str) -> None:
         """Replace the first list element of a header (the top Via), keeping the rest."""
         if "\r" in value or "\n" in value:
             raise ValueError("header value must not contain line breaks")
-        self._memo = None
         key = header_key(name)
+        self._forget(key)
         for index, (item_key, line) in enumerate(self._items):
             if item_key == key:
                 rest = split_list(line)[1:]

@@ -116,7 +116,7 @@ class SipMessage:
 
     def top_via(self) -> Via:
         """Return the top Via."""
-        return self.headers.memo("top-via", self._parse_top_via)
+        return self.headers.memo("via", self._parse_top_via)
 
     def _parse_top_via(self) -> Via:
         values = self.headers.get_all("via")
@@ -127,7 +127,7 @@ class SipMessage:
     def set_top_via(self, via: Via) -> None:
         """Replace the top Via (to add received/rport, say)."""
         self.headers.replace_first_value("via", str(via))
-        self.headers.memo("top-via", lambda: via)
+        self.headers.memo("via", lambda: via)
 
     @property
     def call_id(self) -> str:
@@ -311,12 +311,31 @@ def _parse_header_lines(lines: list[str], is_request: bool) -> Headers:
             items[-1] = (key, f"{value} {line.strip(_LWS)}".strip(_LWS))
             continue
         name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")
-        if not colon or not is_token(name):
-            partial = Headers._trusted(items) if is_request else None
-            raise SipParseError("malformed header line", headers=partial)
-        items.append((header_key(name), value.strip(_LWS)))
+        name_key = _NAME_KEYS.get(name) if colon else None
+        if name_key is None:
+            name_key = _name_key(name) if colon else None
+            if name_key is None:
+                partial = Headers._trusted(items) if is_request else None
+                raise SipParseError("malformed header line", headers=partial)
+        items.append((name_key, value.strip(_LWS)))
     return Headers._trusted(items)
+
+
+# Header names as written before the colon (trailing blanks included), already checked to be
+# tokens, with their keys: peers write the same ~15 spellings in every message. Bounded.
+_NAME_KEYS: dict[str, str] = {}
+_MAX_NAME_KEYS = 2048
+
+
+def _name_key(written: str) -> str | None:
+    """Check a written header name and return its key (None if it is not a token)."""
+    name = written.rstrip(" \t")
+    if not is_token(name):
+        return None
+    key = header_key(name)
+    if len(_NAME_KEYS) < _MAX_NAME_KEYS:
+        _NAME_KEYS[written] = key
+    return key
 
 
 def _parse_start_line(start: str, headers: Headers, body: bytes) -> Request | Response:

@@ -159,3 +159,24 @@ def test_stream_framer_refuses_an_endless_header_block() -> None:
     framer = StreamFramer()
     with pytest.raises(SipParseError):
         framer.feed(b"INVITE sip:x SIP/2.0\r\n" + b"X-Pad: y\r\n" * 10000)
+
+
+def test_a_header_line_without_colon_is_refused_even_when_its_name_is_known() -> None:
+    # The parser remembers checked names ("Expires" is one after this first parse).
+    parse_message(REGISTER)
+    with pytest.raises(SipParseError, match="header line"):
+        parse_message(REGISTER.replace(b"Expires: 7200", b"Expires"))
+
+
+def test_changing_one_header_drops_only_its_own_parsed_value() -> None:
+    message = parse_message(REGISTER)
+    assert isinstance(message, Request)
+    via, sender = message.top_via(), message.from_address()
+    via.params["received"] = "203.0.113.9"
+    message.set_top_via(via)
+    assert message.from_address() is sender
+    message.headers.set("From", "<sip:carol@example.com>;tag=9")
+    assert message.from_address().uri.user == "carol"
+    message.headers.prepend("Via", "SIP/2.0/UDP 198.51.100.1;branch=z9hG4bKnew")
+    assert message.top_via().host == "198.51.100.1"
+    assert message.from_address().tag == "9"
