@@ -29,7 +29,8 @@ class AdminOptions:
 
     `initial` is the config the router started with and `source` where it came from (the
     first start saves it as version 1). `apply` hot-reloads the running router with a new
-    config and raises ValueError if the router refuses it. `read_events(start, end)` reads
+    config (through `runtime.act`, so the reload's events reach every listener) and raises
+    ValueError if the router refuses it. `read_events(start, end)` reads
     the event log (wall-clock seconds), so a change can be tried on the last day's callers.
     """
 
