@@ -4,7 +4,7 @@ reconnect, a reloaded draft, CSRF, escaping and roles."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,11 +13,19 @@ from playwright.async_api import ConsoleMessage, Dialog, Page, expect
 
 from router import AgentState
 from tests.agents.console_app import ConsoleWorld, add_users, build_console_app
-from tests.agents.support import UNKNOWN_NUMBER, VIP_NUMBER, add_vip, store_of
+from tests.agents.support import UNKNOWN_NUMBER, VIP_NUMBER, add_vip
 from tests.web.browser import live_server
 from tests.web.support import PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture(autouse=True)
+def patient_expect() -> Iterator[None]:
+    """Wait up to 15 s (not playwright's 5 s): the machine is shared and busy."""
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)  # playwright's default, for other modules' tests
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -190,6 +198,7 @@ async def test_the_console_fits_a_laptop_screen(page: Page, site: tuple[ConsoleW
     await add_vip(world.directory)
     await open_console(page, base_url)
     await page.get_by_role("button", name="Ready", exact=True).click()
+    await expect(page.get_by_test_id("agent-state")).to_have_text("ready")
     world.arrive("b-fit", VIP_NUMBER)
     await expect(page.get_by_test_id("pop-name")).to_have_text("Grace Hopper")
     width = await page.evaluate("document.documentElement.scrollWidth")
@@ -198,4 +207,4 @@ async def test_the_console_fits_a_laptop_screen(page: Page, site: tuple[ConsoleW
     await page.get_by_role("button", name="Accept").focus()
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("call-timer")).to_be_visible()
-    assert store_of(world.directory) is not None
+    assert world.runtime.engine.agent_snapshot("ada").state is AgentState.ON_CALL
