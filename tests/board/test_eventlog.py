@@ -20,6 +20,7 @@ from board.records import EventRecord, Recorder
 from board.tables import events
 from config.database import create_engine, upgrade
 from router import DEFAULT_TIER_BOOSTS, AgentSpec, Call, Engine, QueueSpec
+from router.model import Destination, DestinationKind
 from router.runtime import RoutingRuntime
 from tests.board.support import T0, Script
 
@@ -173,3 +174,45 @@ async def test_routing_goes_on_while_the_log_cannot_be_written(db: AsyncEngine) 
         runtime.close()
     logged = await read_records(db, 0, 1e12)
     assert [r.call_id for r in logged if r.kind == "call_queued"] == [f"c{n}" for n in range(40)]
+
+
+async def test_each_kind_of_routing_event_the_issue_names_is_logged(db: AsyncEngine) -> None:
+    sales = QueueSpec(
+        "sales",
+        sl_threshold_s=20,
+        wrap_up_s=30,
+        offer_timeout_s=10,
+        rona_max_misses=1,
+        max_wait_s=60,
+        on_max_wait=Destination(DestinationKind.QUEUE, "support"),
+    )
+    support = QueueSpec("support", wrap_up_s=30)
+    s = Script([sales, support], [AgentSpec("ada", queues={"sales": 1})])
+    s.login_ready(0, "ada")  # agent login, state change
+    s.arrive(10, "c1", "sales")  # arrived: offered at once
+    s.at(21, lambda e, now: e.advance(now))  # RONA: ada goes not ready, c1 queued again
+    s.at(75, lambda e, now: e.advance(now))  # c1 waited past 60 s: overflowed to support
+    s.at(80, lambda e, now: e.agent_ready("ada", now))
+    s.arrive(81, "c2", "sales")
+    s.answer(82, "c2")  # answered
+    s.hang_up(90, "c2")  # ended
+    s.wrap_done(95, "ada")  # wrap-up done
+    s.abandon(96, "c1")  # abandoned (in support)
+    s.at(97, lambda e, now: e.agent_logout("ada", now))  # logout
+    log = EventLog(db)
+    log.append(s.records)
+    await log.flush()
+    back = await read_records(db, T0, T0 + 3600)
+    kinds = {r.kind for r in back}
+    assert {"offer", "offer_timed_out", "call_queued", "overflowed", "call_finished"} <= kinds
+    outcomes = [
+        (r.call_id, r.queue_id, r.data["outcome"]) for r in back if r.kind == "call_dequeued"
+    ]
+    assert ("c1", "sales", "overflowed") in outcomes
+    assert ("c2", "sales", "answered") in outcomes
+    assert ("c1", "support", "abandoned") in outcomes
+    moves = [(r.data["old"], r.data["new"]) for r in back if r.kind == "agent_state_changed"]
+    assert moves[0] == ("logged_out", "not_ready")  # login
+    assert ("wrap_up", "ready") in moves  # wrap-up done
+    assert moves[-1][1] == "logged_out"  # logout
+    assert ("reserved", "not_ready") in moves  # RONA took ada out
