@@ -372,6 +372,15 @@ class ConsoleService:
         """Write the wrap-up to the customer's history and end wrap-up; return the interaction."""
         wrap = self._wrapping(agent_id, form.call_id)
         self._check_disposition(wrap, form, required=True)
+        pop = self.pops.current(form.call_id)
+        if self._customer_of(form.call_id) is None and not (pop and pop.get("number")):
+            # The history is keyed by customer or number; with neither there is nowhere to
+            # write it, so ask for the customer instead of dropping the record.
+            raise ConsoleError(
+                422,
+                "the wrap-up was not saved",
+                {"customer": "the caller's number is unknown: create or pick the customer"},
+            )
         wrap.draft = form
         wrap.writing = True
         try:

@@ -243,3 +243,29 @@ async def test_a_foreign_origin_websocket_is_refused(client: Client) -> None:
         },
     )
     assert response.status == 403
+
+
+async def test_a_withheld_caller_needs_a_customer_before_the_wrap_up(
+    world: ConsoleWorld, client: Client
+) -> None:
+    token = await sign_in(client, "ada")
+    await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
+    world.arrive("c-anon", "anonymous")
+    pop = await world.pop.wait("c-anon", 10)
+    assert (pop["status"], pop["number"]) == ("unknown", None)
+    await call(client, "POST", "/api/console/offer/accept", token, {"call_id": "c-anon"})
+    await call(client, "POST", "/api/console/call/hangup", token, {"call_id": "c-anon"})
+    form = {"call_id": "c-anon", "disposition": "info", "notes": "Asked about opening hours"}
+    status, error = await call(client, "POST", "/api/console/wrapup", token, form)
+    assert status == 422 and "customer" in error["fields"]
+    assert world.runtime.engine.agent_snapshot("ada").state is AgentState.WRAP_UP
+
+    new = {"call_id": "c-anon", "name": "Dorothy Vaughan"}
+    status, created = await call(client, "POST", "/api/console/customer", token, new)
+    assert status == 201
+    status, written = await call(client, "POST", "/api/console/wrapup", token, form)
+    assert status == 200
+    view = await world.directory.customer_360(created["customer_id"])
+    assert [(i.interaction_id, i.notes) for i in view.recent_interactions] == [
+        (written["interaction_id"], "Asked about opening hours")
+    ]
