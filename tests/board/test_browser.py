@@ -109,3 +109,25 @@ async def test_reports_page_shows_the_chart_and_tables(
     assert await page.get_by_test_id("chart").locator("rect").count() == 96
     totals = page.get_by_test_id("queue-report").locator("tr.total")
     await expect(totals).to_contain_text("support")
+
+
+async def test_an_agent_is_refused_the_board_in_the_browser(
+    page: Page, site: tuple[BoardWorld, str]
+) -> None:
+    _, base_url = site
+    await sign_in(page, base_url, "ada")
+    response = await page.goto(f"{base_url}/supervisor/board")
+    assert response is not None and response.status == 403
+    await expect(page.get_by_text("This needs the supervisor role.")).to_be_visible()
+    await expect(page.locator("tr[data-queue]")).to_have_count(0)
+    # Nor can its script open the board's websocket.
+    refused = await page.evaluate(
+        """() => new Promise((resolve) => {
+            const socket = new WebSocket(location.origin.replace("http", "ws")
+                + "/supervisor/board/ws");
+            socket.onmessage = () => resolve("opened");
+            socket.onerror = () => resolve("refused");
+            socket.onclose = () => resolve("refused");
+        })"""
+    )
+    assert refused == "refused"
