@@ -16,6 +16,7 @@ from agents.console.models import (
     NewCaller,
     StateChange,
     TransferRequest,
+    TransferTargets,
     WrapUp,
     Written,
 )
@@ -53,6 +54,13 @@ async def _state(request: web.Request) -> ConsoleState:
 async def console_state(request: web.Request) -> ConsoleState:
     """Return the signed-in agent's whole console state."""
     return await _state(request)
+
+
+@api.route("GET", "/api/console/transfer-targets", role=Role.AGENT, response=TransferTargets)
+async def console_transfer_targets(request: web.Request) -> TransferTargets:
+    """Return the queues and the logged-in agents a caller can be transferred to."""
+    agent_id = await agent_of(request)
+    return request.app[CONSOLE].started().transfer_targets(agent_id)
 
 
 @api.route("PUT", "/api/console/state", role=Role.AGENT, body=StateChange, response=ConsoleState)

@@ -120,8 +120,6 @@ class ConsoleState(BaseModel):
     wrap: WrapView | None
     pop: dict[str, Any] | None
     reason_codes: list[Choice]
-    transfer_queues: list[Choice]
-    transfer_agents: list[Choice]
 
 
 class PopFrame(BaseModel):
@@ -148,3 +146,10 @@ class CustomerCreated(BaseModel):
     """The customer created from an unknown caller."""
 
     customer_id: str
+
+
+class TransferTargets(BaseModel):
+    """Where the agent can transfer a caller: every queue, and the agents logged in now."""
+
+    queues: list[Choice]
+    agents: list[Choice]

@@ -25,6 +25,7 @@ from agents.console.models import (
     PopFrame,
     QueuesFrame,
     QueueView,
+    TransferTargets,
     WrapUp,
     WrapView,
 )
@@ -221,12 +222,20 @@ class ConsoleService:
             wrap=self._wrap_view(desk.wrap),
             pop=pop,
             reason_codes=[Choice(id=k, name=v) for k, v in self.reason_codes().items()],
-            transfer_queues=[Choice(id=s.id, name=s.name or s.id) for s in specs.values()],
-            transfer_agents=[
-                Choice(id=a.id, name=a.name or a.id)
-                for a in self.routing.agents()
-                if a.id != agent_id
-            ],
+        )
+
+    def transfer_targets(self, agent_id: str) -> TransferTargets:
+        """Return every queue, and the other agents logged in now (a floor's list, not all)."""
+        engine = self.runtime.engine
+        agents = []
+        for spec in self.routing.agents():
+            if spec.id == agent_id:
+                continue
+            if engine.agent_snapshot(spec.id).state is not AgentState.LOGGED_OUT:
+                agents.append(Choice(id=spec.id, name=spec.name or spec.id))
+        return TransferTargets(
+            queues=[Choice(id=s.id, name=s.name or s.id) for s in self.routing.queues()],
+            agents=sorted(agents, key=lambda choice: choice.name),
         )
 
     def push_state(self, agent_id: str) -> None:

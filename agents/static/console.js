@@ -10,6 +10,8 @@
   let received = performance.now();
   let lastPop = null;
   let wrapCall = null;
+  let targetsFor = null;
+  let announced = null;
   let draftTimer = null;
   let audio = null;
 
@@ -87,7 +89,8 @@
     show($("offer-actions"), !offer.auto_answer);
     show($("offer-auto"), offer.auto_answer);
     startRing();
-    say("Incoming call from queue " + offer.queue_name);
+    if (announced !== offer.call_id) say("Incoming call from queue " + offer.queue_name);
+    announced = offer.call_id;
   }
   function renderCall() {
     const call = state.call;
@@ -96,13 +99,16 @@
     show($("hold"), !call.on_hold);
     show($("resume"), call.on_hold);
     show($("hold-badge"), call.on_hold);
-    const select = $("transfer-target");
-    const current = select.value;
+    if (call.call_id !== targetsFor) loadTargets(call.call_id);
+  }
+  async function loadTargets(callId) {
+    targetsFor = callId;
+    const targets = await act("GET", "/api/console/transfer-targets");
+    if (!targets) return;
     const options = [];
-    for (const q of state.transfer_queues) options.push(option("queue:" + q.id, "Queue " + q.name));
-    for (const a of state.transfer_agents) options.push(option("agent:" + a.id, "Agent " + a.name));
-    select.replaceChildren(...options);
-    if (current) select.value = current;
+    for (const q of targets.queues) options.push(option("queue:" + q.id, "Queue " + q.name));
+    for (const a of targets.agents) options.push(option("agent:" + a.id, "Agent " + a.name));
+    $("transfer-target").replaceChildren(...options);
   }
   function option(value, label) {
     const o = document.createElement("option");

@@ -140,6 +140,9 @@ async def test_transfer_to_a_queue_offers_the_caller_to_its_agent(
     world.runtime.act(lambda now: engine.agent_ready("bob", now))
     world.arrive("c-2", UNKNOWN_NUMBER, "sales")
     await call(client, "POST", "/api/console/offer/accept", token, {"call_id": "c-2"})
+    _, targets = await call(client, "GET", "/api/console/transfer-targets", token)
+    assert [q["id"] for q in targets["queues"]] == ["sales", "support"]
+    assert targets["agents"] == [{"id": "bob", "name": "Bob Builder"}]  # logged in, not Ada
     bad = {"call_id": "c-2", "queue_id": "nowhere"}
     assert (await call(client, "POST", "/api/console/call/transfer", token, bad))[0] == 422
     both = {"call_id": "c-2", "queue_id": "support", "agent_id": "bob"}

@@ -208,3 +208,10 @@ async def test_the_console_fits_a_laptop_screen(page: Page, site: tuple[ConsoleW
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("call-timer")).to_be_visible()
     assert world.runtime.engine.agent_snapshot("ada").state is AgentState.ON_CALL
+    # Blind transfer from the keyboard-reachable form: the caller waits in Support.
+    await expect(page.get_by_label("Transfer to")).to_contain_text("Queue Support")
+    await page.get_by_label("Transfer to").select_option("queue:support")
+    await page.get_by_role("button", name="Transfer").click()
+    await expect(page.get_by_role("button", name="Submit wrap-up")).to_be_visible()
+    snapshot = world.runtime.engine.queue_snapshot("support", world.runtime.now())
+    assert snapshot.waiting == 1
