@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from dataclasses import replace
 from typing import Protocol
 
 from telephony.rtp.player import MediaPlayer
@@ -96,7 +97,7 @@ class CallMedia:
         self._player: MediaPlayer | None = None
         # What each party was last sent, so a re-INVITE or hold can re-describe it.
         self._local: dict[Side, SessionDescription] = {
-            Side.AGENT: rewrite_for_relay(caller_offer, address, session.agent.local_port)
+            Side.AGENT: _relayed(caller_offer, address, session.agent.local_port)
         }
         self._expect(Side.CALLER, caller_offer)
         # Queued callers hear nothing from the agent side until the bridge.
@@ -120,7 +121,7 @@ class CallMedia:
     ) -> SessionDescription:
         """Connect the agent's answer; return the answer for the caller; start recording."""
         self._expect(Side.AGENT, agent_answer)
-        answer = rewrite_for_relay(agent_answer, self.address, self.session.caller.local_port)
+        answer = _relayed(agent_answer, self.address, self.session.caller.local_port)
         self._local[Side.CALLER] = answer
         chosen = [int(f) for f in agent_answer.audio().formats if f in ("0", "8")]
         self.codec = chosen[0] if chosen else None
@@ -185,3 +186,15 @@ class CallMedia:
         if endpoint.port == 0 or endpoint.host in ("0.0.0.0", "::"):  # noqa: S104 - SDP hold
             return
         self.session.leg(side).expect(endpoint.host, endpoint.port)
+
+
+def _relayed(sdp: SessionDescription, address: str, port: int) -> SessionDescription:
+    """Point a description at a relay port, with one session-level c= line only.
+
+    rewrite_for_relay writes c= at session and media level; pyVoIP 1.6.8 counts both as
+    connections and refuses the call ("Unable to assign ports for RTP"), so the media-level
+    copy, which says the same, is dropped.
+    """
+    rewritten = rewrite_for_relay(sdp, address, port)
+    media = tuple(replace(m, connection=None) for m in rewritten.media)
+    return replace(rewritten, media=media)
