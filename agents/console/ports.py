@@ -13,7 +13,11 @@ from router.runtime import RoutingRuntime
 
 @dataclass(frozen=True)
 class ConsoleRouting:
-    """The running router and the queues and agents in force (callables: hot reload)."""
+    """The running router and the queues and agents in force (callables: hot reload).
+
+    Return the same sequence object until the config changes: the console indexes it once
+    per object, so a fresh list on every call would re-index thousands of agents per frame.
+    """
 
     runtime: RoutingRuntime
     queues: Callable[[], Sequence[QueueSpec]]

@@ -55,7 +55,7 @@ from router.events import (
     RoutingError,
 )
 from router.intake import CallControl
-from router.model import AgentState
+from router.model import AgentSpec, AgentState, QueueSpec
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,10 @@ class ConsoleService:
         self.wall_clock = wall_clock
         self.desks: dict[str, Desk] = {}
         self._writes: set[asyncio.Task[None]] = set()
+        self._agents_from: Sequence[AgentSpec] | None = None
+        self._agents_by_id: dict[str, AgentSpec] = {}
+        self._queues_from: Sequence[QueueSpec] | None = None
+        self._queues_by_id: dict[str, QueueSpec] = {}
 
     # ------------------------------------------------------------------ following routing
 
@@ -202,7 +206,7 @@ class ConsoleService:
         except RoutingError as exc:
             raise ConsoleError(404, "your agent id is not in the routing configuration") from exc
         desk = self._desk(agent_id)
-        specs = {spec.id: spec for spec in self.routing.queues()}
+        specs = self._queue_index()
         mine = self._agent_queues(agent_id)
         queues = [
             QueueView(id=q, name=specs[q].name or q, waiting=engine.queue_snapshot(q, now).waiting)
@@ -327,9 +331,9 @@ class ConsoleService:
             raise ConsoleError(
                 422, "the input is not valid", {"queue_id": "give a queue or an agent, not both"}
             )
-        if queue_id is not None and queue_id not in {q.id for q in self.routing.queues()}:
+        if queue_id is not None and queue_id not in self._queue_index():
             raise ConsoleError(422, "the input is not valid", {"queue_id": "no such queue"})
-        if to_agent is not None and to_agent not in {a.id for a in self.routing.agents()}:
+        if to_agent is not None and to_agent not in self._agent_index():
             raise ConsoleError(422, "the input is not valid", {"agent_id": "no such agent"})
         self._control(
             lambda: self.call_control.transfer(call_id, queue_id=queue_id, agent_id=to_agent)
@@ -539,17 +543,29 @@ class ConsoleService:
                 return item.call_id
         return None
 
+    def _agent_index(self) -> Mapping[str, AgentSpec]:
+        # Rebuilt only when routing hands out a new list (a reload): thousands of consoles
+        # look their agent up on every frame.
+        specs = self.routing.agents()
+        if specs is not self._agents_from:
+            self._agents_from = specs
+            self._agents_by_id = {spec.id: spec for spec in specs}
+        return self._agents_by_id
+
+    def _queue_index(self) -> Mapping[str, QueueSpec]:
+        specs = self.routing.queues()
+        if specs is not self._queues_from:
+            self._queues_from = specs
+            self._queues_by_id = {spec.id: spec for spec in specs}
+        return self._queues_by_id
+
     def _agent_queues(self, agent_id: str) -> list[str]:
-        for spec in self.routing.agents():
-            if spec.id == agent_id:
-                return list(spec.queues)
-        return []
+        spec = self._agent_index().get(agent_id)
+        return [] if spec is None else list(spec.queues)
 
     def _queue_timeout(self, queue_id: str) -> float:
-        for spec in self.routing.queues():
-            if spec.id == queue_id:
-                return spec.offer_timeout_s
-        return 0.0
+        spec = self._queue_index().get(queue_id)
+        return 0.0 if spec is None else spec.offer_timeout_s
 
     def _dispositions_for(self, queue_id: str) -> list[Choice]:
         return [
