@@ -258,7 +258,7 @@ class B2bua(SipHandler):
                 self._withdraw(call, event.agent_id)
             elif isinstance(event, Overflowed):
                 self._overflowed(call, event)
-            elif not call.ended:
+            elif not call.ended and not call.transferring:
                 # The engine ended a connected call on its own (an abandon after the answer).
                 call.connected = False
                 self._end(call, None)
@@ -363,13 +363,13 @@ class B2bua(SipHandler):
             if call.agent is leg:
                 call.agent = None
             return
-        self._bridge(call, leg, final)
+        await self._bridge(call, leg, final)
 
     def _agent_progress(self, leg: AgentLeg, response: Response) -> None:
         if response.status < 200 and leg.withdrawn:
             self._cancel_leg(leg)
 
-    def _bridge(self, call: Call, leg: AgentLeg, ok: Response) -> None:
+    async def _bridge(self, call: Call, leg: AgentLeg, ok: Response) -> None:
         assert call.media is not None and leg.dialog is not None
         try:
             answer = parse(ok.body)
@@ -387,6 +387,12 @@ class B2bua(SipHandler):
             return
         call.offered_agent = None
         call.connected = True
+        if call.media.bridged:
+            # A transferred caller, answered long ago: only the agent side changes.
+            call.on_hold = False
+            await call.media.reconnect(answer)
+            log.info("call %s reconnected to agent %s", call.call_id, leg.agent_id)
+            return
         caller_answer = call.media.bridge(answer, self.recordings, call.call_id)
         tx = call.invite_tx
         contact = self._contact(tx.source.transport)
@@ -515,9 +521,28 @@ class B2bua(SipHandler):
     def transfer(
         self, call_id: str, *, queue_id: str | None = None, agent_id: str | None = None
     ) -> None:
-        """Blind transfer is not supported by this B2BUA yet; raise a clear routing error."""
-        self._connected(call_id)
-        raise RoutingError("blind transfer is not available yet")
+        """Blind-transfer: the agent's leg ends, the caller waits (hold audio) for the next."""
+        call = self._connected(call_id)
+        assert call.media is not None
+        engine = self.runtime.engine
+        call.transferring = True
+        try:
+            self.runtime.act(
+                lambda now: engine.transfer(call_id, now, queue_id=queue_id, agent_id=agent_id)
+            )
+        except RoutingError:
+            self.runtime.act(engine.advance)  # hand out events the engine held back
+            raise
+        finally:
+            call.transferring = False
+        log.info("call %s transferred (queue %s, agent %s)", call_id, queue_id, agent_id)
+        call.connected = False
+        leg, call.agent = call.agent, None
+        if leg is not None and leg.dialog is not None:
+            self._bye(leg.dialog)
+        if not call.on_hold:
+            call.media.requeue(self.hold_audio)
+        call.on_hold = False
 
     def _connected(self, call_id: str) -> Call:
         call = self._calls.get(call_id)

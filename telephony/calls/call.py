@@ -44,6 +44,8 @@ class Call:
     caller_dialog: Dialog | None = None
     connected: bool = False
     on_hold: bool = False
+    # Set while the router applies a transfer: its CallFinished ends the agent's part only.
+    transferring: bool = False
     ended: bool = False
     # One re-INVITE at a time per call (a second would get 491 Request Pending).
     reinvite_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

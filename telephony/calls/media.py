@@ -112,9 +112,38 @@ class CallMedia:
         return cls(session, caller_offer, address or relay.host)
 
     @property
+    def bridged(self) -> bool:
+        """Tell whether the caller has been answered (a transfer re-bridges a bridged call)."""
+        return Side.CALLER in self._local
+
+    @property
     def agent_offer(self) -> SessionDescription:
-        """Return the offer sent to the agent: the caller's, pointed at the relay."""
-        return self._local[Side.AGENT]
+        """Return the offer for an agent: the caller's, pointed at the relay.
+
+        After a transfer, the caller is already answered with one codec, so the next agent is
+        offered that codec only (with telephone-event): the relay does not transcode.
+        """
+        offer = self._local[Side.AGENT]
+        if self.codec is None:
+            return offer
+        audio = offer.audio()
+        keep = {str(self.codec)} | {
+            str(c.payload_type) for c in audio.codecs if c.name.lower() == "telephone-event"
+        }
+        media = tuple(
+            replace(
+                m,
+                formats=tuple(f for f in m.formats if f in keep),
+                codecs=tuple(c for c in m.codecs if str(c.payload_type) in keep),
+                direction=None,
+            )
+            if m is audio
+            else m
+            for m in offer.media
+        )
+        updated = replace(offer, media=media, session_version=offer.session_version + 1)
+        self._local[Side.AGENT] = updated
+        return updated
 
     def bridge(
         self, agent_answer: SessionDescription, recorder_for: Recordings | None, call_id: str
@@ -135,6 +164,15 @@ class CallMedia:
                 self.session.tee = self.recorder.feed
         self.session.forwarding = True
         return answer
+
+    async def reconnect(self, agent_answer: SessionDescription) -> None:
+        """Connect a new agent (after a transfer): the caller keeps its answer and recording."""
+        self._expect(Side.AGENT, agent_answer)
+        await self.resume()
+
+    def requeue(self, audio: Tone = HOLD_BEEP) -> None:
+        """The caller waits again (a transfer): hold audio plays, the recording is paused."""
+        self.hold(audio)
 
     def describe(self, side: Side, direction: Direction) -> SessionDescription:
         """Return the party's description again with a direction (a new SDP version)."""

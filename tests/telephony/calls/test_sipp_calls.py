@@ -198,3 +198,32 @@ async def test_hold_pauses_the_recording_and_reinvites_the_agent(tmp_path: Path)
         assert recording is not None and recording.paused_seconds > 0
         with pytest.raises(UnknownCall):
             sb.b2bua.hold(answered.call_id)
+
+
+async def test_blind_transfer_ends_the_agent_leg_and_rings_the_next_agent(
+    tmp_path: Path,
+) -> None:
+    agents = {"a1": "alice", "a2": "bob"}
+    async with switchboard(tmp_path, [SALES], agents, ROUTES) as sb:
+        phones = Phones(sb)
+        first = await phones.agent("alice", "agent_answers.xml")
+        second = await phones.agent("bob", "agent_answers.xml")
+        sb.ready("a1", "a2")  # a1 has been idle longest: it answers first
+        caller = await phones.caller("caller_hangs_up.xml", "5000")
+        answered = await sb.events.wait(CallDequeued, lambda e: e.outcome is Outcome.ANSWERED)
+        sb.b2bua.transfer(answered.call_id, agent_id="a2")
+        await passed(first)  # its leg got a BYE
+        await sb.events.wait(Offer, lambda o: o.agent_id == "a2")
+        await passed(caller)  # one dialog for the caller throughout, BYE at the end
+        await passed(second)
+        await closed(sb, answered.call_id)
+        assert sb.events.of(CallFinished) == [
+            CallFinished(answered.call_id, "a1"),
+            CallFinished(answered.call_id, "a2"),
+        ]
+        recording = await sb.store.get(answered.call_id)
+        assert recording is not None  # one WAV for the whole call, across the transfer
+        _, left, right = read_wav(recording.path)
+        assert len(loud_blocks(left)) >= 98 and len(loud_blocks(right)) >= 98
+        with pytest.raises(UnknownCall):
+            sb.b2bua.transfer(answered.call_id, queue_id="sales")
