@@ -93,6 +93,7 @@ class B2bua(SipHandler):
         self._dialogs: dict[DialogKey, tuple[Call, Side]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe = runtime.subscribe(self.on_events)
+        self._subscribed = True
         self._accepting = True
 
     # -- wiring ----------------------------------------------------------------------------
@@ -126,15 +127,20 @@ class B2bua(SipHandler):
             _, pending = await asyncio.wait(waiting, timeout=max(0.0, deadline - loop.time()))
             for future in pending:
                 future.cancel()
+        # Callers still waiting get 503: a SIP load balancer in front retries another node.
         for call in list(self._calls.values()):
-            self._end(call, None)
-        await self.close()
+            self._end(call, None, status=503)
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
-        """Stop listening to the router; end every call's media and recording."""
-        self._unsubscribe()
+        """Stop listening to the router; end every call, its media and recording (idempotent)."""
+        self._accepting = False
+        if self._subscribed:
+            self._subscribed = False
+            self._unsubscribe()
         for call in list(self._calls.values()):
-            self._end(call, None)
+            self._end(call, None, status=503)
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

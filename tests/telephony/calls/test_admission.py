@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from router import QueueSpec
@@ -143,3 +144,34 @@ async def test_a_queued_caller_past_max_wait_gets_the_final_status(
         assert overflowed.call_id == incoming.call_id
         await closed(sb, incoming.call_id)
         assert sb.runtime.engine.call_ids() == ()
+
+
+async def test_drain_refuses_new_calls_and_ends_waiting_ones_with_503(
+    tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    async with switchboard(tmp_path, [SALES], {}, {"agent": Route("sales")}) as sb:
+        udp_peer.send(invite(udp_peer), sb.port)
+        ringing = response(await udp_peer.recv())
+        while ringing.status == 100:
+            ringing = response(await udp_peer.recv())
+        assert ringing.status == 180
+        loop = asyncio.get_running_loop()
+        # Nobody answers within the grace period: the waiting caller gets 503.
+        await sb.b2bua.drain(loop.time() + 0.2)
+        final, _ = await final_response(udp_peer)
+        assert final.status == 503
+        dequeued = await sb.events.wait(CallDequeued)
+        assert dequeued.outcome is Outcome.ABANDONED
+        assert sb.b2bua.calls == 0
+        # A call after the drain began is refused at once and never reaches routing.
+        late = raw_request(
+            "INVITE",
+            udp_peer.port,
+            call_id="late@test",
+            extra="Content-Type: application/sdp\r\n",
+            body=SDP,
+        )
+        udp_peer.send(late, sb.port)
+        final, _ = await final_response(udp_peer)
+        assert (final.call_id, final.status) == ("late@test", 503)
+        assert len(sb.intake.calls) == 1
