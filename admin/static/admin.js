@@ -84,6 +84,13 @@
     for (const element of form.querySelectorAll(".field-error")) element.textContent = "";
     for (const element of form.querySelectorAll("[aria-invalid]")) element.removeAttribute("aria-invalid");
     form.querySelector("#form-errors").replaceChildren();
+    // An added field's errors go beside it: its slot answers to the path typed in its row.
+    for (const row of form.querySelectorAll(".extra-field")) {
+      const slot = row.querySelector(".field-error");
+      const path = row.querySelector(".extra-path").value.trim();
+      if (path) slot.dataset.errorFor = path;
+      else delete slot.dataset.errorFor;
+    }
   }
 
   function errorSlot(form, relative) {
@@ -93,8 +100,16 @@
     return null;
   }
 
+  function childSlot(form, relative) {
+    for (const element of form.querySelectorAll(".field-error")) {
+      if ((element.dataset.errorFor || "").startsWith(relative + ".")) return element;
+    }
+    return null;
+  }
+
   // Put each error beside its field; an error on a field without an input goes beside the
-  // nearest enclosing one, and errors elsewhere in the config are listed above the form.
+  // nearest enclosing one, or (a whole list or map) beside its first input, naming the path;
+  // errors elsewhere in the config are listed above the form.
   function showErrors(form, fields) {
     const prefix = `${form.dataset.section}.${itemId(form)}`;
     const general = form.querySelector("#form-errors");
@@ -111,6 +126,10 @@
           relative = cut < 0 ? "" : relative.slice(0, cut);
         }
         rest = slot !== null && full !== relative ? full.slice(relative ? relative.length + 1 : 0) : "";
+        if (slot === null && full !== "") {
+          slot = childSlot(form, full);
+          rest = full;
+        }
       }
       if (slot === null) {
         const item = document.createElement("p");
@@ -214,9 +233,14 @@
       const valueLabel = cell("label", `Value ${count} `);
       const value = document.createElement("input");
       value.className = "extra-value";
+      value.id = `f-extra-${count}`;
       value.autocomplete = "off";
+      value.setAttribute("aria-describedby", `e-extra-${count}`);
       valueLabel.append(value);
-      row.append(pathLabel, valueLabel);
+      const error = document.createElement("p");
+      error.className = "field-error";
+      error.id = `e-extra-${count}`;
+      row.append(pathLabel, valueLabel, error);
       form.querySelector("#extra-fields").append(row);
       path.focus();
     });
