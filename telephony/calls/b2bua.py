@@ -372,8 +372,12 @@ class B2bua(SipHandler):
         await self._bridge(call, leg, final)
 
     def _agent_progress(self, leg: AgentLeg, response: Response) -> None:
-        if response.status < 200 and leg.withdrawn:
-            self._cancel_leg(leg)
+        if response.status < 200:
+            if leg.withdrawn:
+                self._cancel_leg(leg)
+        elif response.status < 300 and leg.dialog is not None:
+            # A retransmitted 200: our ACK was lost on the way, so send it again.
+            self.endpoint.send_ack(leg.dialog.create_ack(leg.invite), leg.dialog.peer)
 
     async def _bridge(self, call: Call, leg: AgentLeg, ok: Response) -> None:
         assert call.media is not None and leg.dialog is not None
