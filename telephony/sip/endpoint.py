@@ -312,6 +312,10 @@ class SipEndpoint:
                 tx.respond(500, "Out Of Order CSeq")
                 return
             tx.dialog = dialog
+        elif request.method == "BYE":
+            # A BYE only ever ends a dialog; without a To tag it names none (RFC 3261 §15.1.2).
+            tx.respond(481)
+            return
         self._dispatch(tx)
 
     def _precheck(self, tx: ServerTransaction) -> bool:

@@ -48,6 +48,16 @@ async def test_in_dialog_request_for_unknown_dialog_gets_481(
         assert response(await udp_peer.recv()).status == 481
 
 
+async def test_bye_without_to_tag_gets_481_and_never_reaches_the_handler(
+    fast_timers: TimerConfig, udp_peer: UdpPeer
+) -> None:
+    handler = RecordingHandler({"BYE"})
+    async with SipEndpoint(handler, port=0, timers=fast_timers) as ep:
+        udp_peer.send(raw_request("BYE", udp_peer.port), ep.port)
+        assert response(await udp_peer.recv()).status == 481
+    assert handler.transactions.empty()
+
+
 async def test_require_of_unknown_extension_gets_420(
     fast_timers: TimerConfig, udp_peer: UdpPeer
 ) -> None:
