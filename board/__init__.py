@@ -9,9 +9,12 @@ Other packages and the composition root use, from here:
   `websocket_connections.labels(endpoint)` is the gauge other websockets feed;
 - `BOARD` (app key of `BoardService`): `recorder.publish([EventRecord(...)])` to log events
   that do not come from the router (`CALL_HELD`, `CALL_RESUMED`, `CALL_TRANSFERRED`);
+- `LoggedCallControl(call_control, publish, clock, agent_of)`: the console's call controls
+  with holds and resumes logged;
 - `board.metrics` for the metric definitions, `board.reports` for interval reports.
 """
 
+from board.calls import LoggedCallControl
 from board.eventlog import MIGRATIONS_DIR, VERSION_TABLE, EventLog, EventLogOptions
 from board.live import Routing
 from board.metrics import AgentTotals, Fold, QueueTotals
@@ -46,6 +49,7 @@ __all__ = [
     "EventRecord",
     "Fold",
     "Interval",
+    "LoggedCallControl",
     "QueueTotals",
     "Recorder",
     "Report",
