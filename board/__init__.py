@@ -8,7 +8,7 @@ Other packages and the composition root use, from here:
   telephony's `MessageCounter` (`SipEndpoint(count_message=metrics.sip_message)`), and
   `websocket_connections.labels(endpoint)` is the gauge other websockets feed;
 - `BOARD` (app key of `BoardService`): `recorder.publish([EventRecord(...)])` to log events
-  that do not come from the router (`CALL_HELD`, `CALL_RESUMED`, `CALL_TRANSFERRED`);
+  that do not come from the router (`CALL_HELD`, `CALL_RESUMED`);
 - `LoggedCallControl(call_control, publish, clock, agent_of)`: the console's call controls
   with holds and resumes logged;
 - `board.metrics` for the metric definitions, `board.reports` for interval reports.

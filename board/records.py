@@ -25,7 +25,7 @@ _COLUMNS = ("call_id", "agent_id", "queue_id")
 # Kinds recorded by the board and the consoles, beside the router's own events.
 CALL_HELD = "call_held"
 CALL_RESUMED = "call_resumed"
-# A blind transfer by the call layer: data {"to_queue": ..., "to_agent": ...} (one is None).
+# The record of the router's CallTransferred (a blind transfer): data has to_queue, to_agent.
 CALL_TRANSFERRED = "call_transferred"
 SUPERVISOR_ACTION = "supervisor_action"
 
