@@ -45,7 +45,7 @@ from telephony.calls.identity import caller_identity
 from telephony.calls.media import CallMedia, Recordings, audio_offer_of, mirror, parse
 from telephony.rtp.ports import PortsExhaustedError
 from telephony.rtp.relay import RtpRelay, Side
-from telephony.rtp.tone import HOLD_BEEP, Tone
+from telephony.rtp.tone import HOLD_BEEP, RINGBACK_EU, Tone
 from telephony.sdp import Direction, SdpError
 from telephony.sip.builder import make_cancel, make_request, new_call_id, new_tag
 from telephony.sip.dialog import Dialog, DialogKey
@@ -79,7 +79,11 @@ class B2bua(SipHandler):
         recordings: Recordings | None = None,
         media_address: str | None = None,
         hold_audio: Tone = HOLD_BEEP,
+        queue_audio: Tone = RINGBACK_EU,
+        early_media: bool = True,
     ) -> None:
+        # early_media: queued callers get 183 with SDP and hear `queue_audio` until answered;
+        # without it they get 180 only and silence.
         self.intake = intake
         self.runtime = runtime
         self.registrar = registrar
@@ -87,6 +91,8 @@ class B2bua(SipHandler):
         self.recordings = recordings
         self.media_address = media_address
         self.hold_audio = hold_audio
+        self.queue_audio = queue_audio
+        self.early_media = early_media
         self._endpoint: SipEndpoint | None = None
         self._calls: dict[str, Call] = {}
         self._by_invite: dict[ServerTransaction, Call] = {}
@@ -204,7 +210,12 @@ class B2bua(SipHandler):
             call.redirect = admission.redirect
             if not call.ended and not tx.final_sent:
                 tx.respond(180)
+                if self.early_media and not call.redirect:
+                    self._spawn(self._early_media(call))
             log.info("call %s queued in %s", call.call_id, admission.queue_id)
+
+    async def _early_media(self, call: Call) -> None:
+        await self._ensure_media(call)
 
     def _on_bye(self, tx: ServerTransaction) -> None:
         assert tx.dialog is not None
@@ -314,17 +325,8 @@ class B2bua(SipHandler):
         if call.redirect:
             self._redirect_to(call, binding)
             return
-        if call.media is None:
-            try:
-                call.media = await CallMedia.open(self.relay, call.offer, self.media_address)
-            except (OSError, PortsExhaustedError) as exc:
-                log.error("call %s: no RTP relay port: %s", call.call_id, exc)
-                self._end(call, None, status=503)
-                return
-            if call.ended:
-                await self._close_media(call)
-                return
-        if call.offered_agent != agent_id:
+        media = await self._ensure_media(call)
+        if media is None or call.offered_agent != agent_id:
             return
         contact = self._contact(binding.destination.transport)
         from_address = Address(
@@ -340,7 +342,7 @@ class B2bua(SipHandler):
             cseq=1,
             contact=contact,
             headers=Headers([("X-Switchboard-Call", call.call_id)]),
-            body=call.media.agent_offer.encode(),
+            body=media.agent_offer.encode(),
             content_type=SDP,
         )
         leg = AgentLeg(agent_id, invite)
@@ -370,6 +372,28 @@ class B2bua(SipHandler):
                 call.agent = None
             return
         await self._bridge(call, leg, final)
+
+    async def _ensure_media(self, call: Call) -> CallMedia | None:
+        """Open the call's relay session once; with early media, answer 183 and play ringback."""
+        async with call.media_lock:
+            if call.media is None and not call.ended:
+                try:
+                    call.media = await CallMedia.open(self.relay, call.offer, self.media_address)
+                except (OSError, PortsExhaustedError) as exc:
+                    log.error("call %s: no RTP relay port: %s", call.call_id, exc)
+                    self._end(call, None, status=503)
+                    return None
+                if call.ended:
+                    await self._close_media(call)
+                    return None
+                tx = call.invite_tx
+                if self.early_media and not tx.final_sent:
+                    answer = call.media.early_answer()
+                    contact = self._contact(tx.source.transport)
+                    headers = Headers([("Contact", str(contact))])
+                    tx.respond(183, headers=headers, body=answer.encode(), content_type=SDP)
+                    call.media.play(self.queue_audio)
+            return None if call.ended else call.media
 
     def _agent_progress(self, leg: AgentLeg, response: Response) -> None:
         if response.status < 200:
@@ -403,7 +427,7 @@ class B2bua(SipHandler):
             await call.media.reconnect(answer)
             log.info("call %s reconnected to agent %s", call.call_id, leg.agent_id)
             return
-        caller_answer = call.media.bridge(answer, self.recordings, call.call_id)
+        caller_answer = await call.media.bridge(answer, self.recordings, call.call_id)
         tx = call.invite_tx
         contact = self._contact(tx.source.transport)
         response = tx.create_response(

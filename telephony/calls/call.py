@@ -41,6 +41,8 @@ class Call:
     offered_agent: str | None = None
     agent: AgentLeg | None = None
     media: CallMedia | None = None
+    # Held while the relay session is opened, so an offer and early media open it only once.
+    media_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     caller_dialog: Dialog | None = None
     connected: bool = False
     on_hold: bool = False

@@ -94,7 +94,13 @@ class CallMedia:
         self.address = address
         self.recorder: CallRecorder | None = None
         self.codec: int | None = None
+        # Set once an agent's answer was connected (a transfer connects another one later).
+        self.answered = False
+        self._caller_offer = caller_offer
+        # What plays to the caller now (ringback, hold audio); None when nothing does.
         self._player: MediaPlayer | None = None
+        # How many packets earlier players sent (tests and metrics read `packets_played`).
+        self._played_before = 0
         # What each party was last sent, so a re-INVITE or hold can re-describe it.
         self._local: dict[Side, SessionDescription] = {
             Side.AGENT: _relayed(caller_offer, address, session.agent.local_port)
@@ -113,8 +119,31 @@ class CallMedia:
 
     @property
     def bridged(self) -> bool:
-        """Tell whether the caller has been answered (a transfer re-bridges a bridged call)."""
-        return Side.CALLER in self._local
+        """Tell whether an agent was connected already (a transfer re-bridges the call)."""
+        return self.answered
+
+    def early_answer(self) -> SessionDescription:
+        """Answer the caller now, for early media: its first G.711 codec and telephone-event.
+
+        The 200 OK later carries this same answer (without 100rel the 183's SDP is not
+        reliable, so the final answer must not change it), and agents are offered this codec.
+        """
+        if Side.CALLER in self._local:
+            return self._local[Side.CALLER]
+        audio = self._caller_offer.audio()
+        self.codec = next(int(f) for f in audio.formats if f in ("0", "8"))
+        restricted = _only(self._caller_offer, self.codec)
+        answer = _relayed(restricted, self.address, self.session.caller.local_port)
+        answer = replace(answer, origin_user="switchboard")
+        self._local[Side.CALLER] = answer
+        return answer
+
+    def play(self, audio: Tone) -> None:
+        """Play a tone to the caller (ringback while queued, hold audio) until stopped."""
+        if self._player is None:
+            loop = AudioLoop.from_tone(audio, self.codec if self.codec is not None else PCMU_PT)
+            self._player = MediaPlayer(self.session.caller.send, loop)
+        self._player.start()
 
     @property
     def agent_offer(self) -> SessionDescription:
@@ -126,34 +155,25 @@ class CallMedia:
         offer = self._local[Side.AGENT]
         if self.codec is None:
             return offer
-        audio = offer.audio()
-        keep = {str(self.codec)} | {
-            str(c.payload_type) for c in audio.codecs if c.name.lower() == "telephone-event"
-        }
-        media = tuple(
-            replace(
-                m,
-                formats=tuple(f for f in m.formats if f in keep),
-                codecs=tuple(c for c in m.codecs if str(c.payload_type) in keep),
-                direction=None,
-            )
-            if m is audio
-            else m
-            for m in offer.media
-        )
-        updated = replace(offer, media=media, session_version=offer.session_version + 1)
+        updated = _only(offer, self.codec)
         self._local[Side.AGENT] = updated
         return updated
 
-    def bridge(
+    async def bridge(
         self, agent_answer: SessionDescription, recorder_for: Recordings | None, call_id: str
     ) -> SessionDescription:
         """Connect the agent's answer; return the answer for the caller; start recording."""
+        # Everything up to the return happens at once, before the ringback stops: a console
+        # hold arriving meanwhile must find the recorder and forwarding already set up.
         self._expect(Side.AGENT, agent_answer)
-        answer = _relayed(agent_answer, self.address, self.session.caller.local_port)
-        self._local[Side.CALLER] = answer
-        chosen = [int(f) for f in agent_answer.audio().formats if f in ("0", "8")]
-        self.codec = chosen[0] if chosen else None
+        self.answered = True
+        if Side.CALLER in self._local:
+            answer = self._local[Side.CALLER]  # given early, with the ringback
+        else:
+            answer = _relayed(agent_answer, self.address, self.session.caller.local_port)
+            self._local[Side.CALLER] = answer
+            chosen = [int(f) for f in agent_answer.audio().formats if f in ("0", "8")]
+            self.codec = chosen[0] if chosen else None
         if recorder_for is not None and self.codec is not None:
             try:
                 self.recorder = recorder_for.start(call_id, _CODEC_NAMES[self.codec])
@@ -163,6 +183,7 @@ class CallMedia:
             else:
                 self.session.tee = self.recorder.feed
         self.session.forwarding = True
+        await self._stop_player()
         return answer
 
     async def reconnect(self, agent_answer: SessionDescription) -> None:
@@ -185,32 +206,34 @@ class CallMedia:
         self._expect(side, offer)
 
     @property
-    def hold_packets_sent(self) -> int:
-        """Return how many packets of hold audio the caller was sent."""
-        return self._player.packets_sent if self._player is not None else 0
+    def packets_played(self) -> int:
+        """Return how many packets of ringback and hold audio the caller was sent."""
+        current = self._player.packets_sent if self._player is not None else 0
+        return self._played_before + current
 
     def hold(self, audio: Tone = HOLD_BEEP) -> None:
         """Stop relaying, pause the recording and play hold audio to the caller."""
         self.session.forwarding = False
         if self.recorder is not None:
             self.recorder.pause()
-        if self._player is None:
-            loop = AudioLoop.from_tone(audio, self.codec if self.codec is not None else PCMU_PT)
-            self._player = MediaPlayer(self.session.caller.send, loop)
-        self._player.start()
+        self.play(audio)
 
     async def resume(self) -> None:
-        """Stop the hold audio and relay (and record) both parties again."""
-        if self._player is not None:
-            await self._player.stop()
+        """Relay (and record) both parties again, and stop the hold audio."""
         if self.recorder is not None:
             self.recorder.resume()
         self.session.forwarding = True
+        await self._stop_player()
+
+    async def _stop_player(self) -> None:
+        player, self._player = self._player, None
+        if player is not None:
+            await player.stop()
+            self._played_before += player.packets_sent
 
     async def close(self) -> object | None:
         """Stop everything, free the ports and finish the recording (returned, if any)."""
-        if self._player is not None:
-            await self._player.stop()
+        await self._stop_player()
         self.session.tee = None
         self.session.close()
         await self.session.wait_closed()
@@ -236,3 +259,23 @@ def _relayed(sdp: SessionDescription, address: str, port: int) -> SessionDescrip
     rewritten = rewrite_for_relay(sdp, address, port)
     media = tuple(replace(m, connection=None) for m in rewritten.media)
     return replace(rewritten, media=media)
+
+
+def _only(sdp: SessionDescription, codec: int) -> SessionDescription:
+    """Keep one G.711 codec (and telephone-event) in the audio section; no direction."""
+    audio = sdp.audio()
+    keep = {str(codec)} | {
+        str(c.payload_type) for c in audio.codecs if c.name.lower() == "telephone-event"
+    }
+    media = tuple(
+        replace(
+            m,
+            formats=tuple(f for f in m.formats if f in keep),
+            codecs=tuple(c for c in m.codecs if str(c.payload_type) in keep),
+            direction=None,
+        )
+        if m is audio
+        else m
+        for m in sdp.media
+    )
+    return replace(sdp, media=media, session_version=sdp.session_version + 1)

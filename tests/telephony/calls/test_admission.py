@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from recording.g711 import ALAW_PCM, decode
 from router import QueueSpec
 from router.events import CallDequeued, Outcome, Overflowed
 from router.model import Destination, DestinationKind
+from telephony.rtp.packet import parse_header
+from telephony.sdp import parse_sdp
 from telephony.sip import Response
+from tests.recording.audio import dominant, read_pcm
 from tests.telephony.calls.harness import Route, closed, switchboard
 from tests.telephony.conftest import UdpPeer
 from tests.telephony.sip.helpers import raw_request, response
@@ -101,29 +105,49 @@ async def test_an_offer_without_g711_gets_488_and_is_not_routed(
         assert sb.events.of(CallDequeued) == []
 
 
-async def test_queued_caller_hears_ringing_until_the_router_answers(
+async def test_queued_caller_hears_ringback_as_early_media_then_cancels(
     tmp_path: Path, udp_peer: UdpPeer
 ) -> None:
-    async with switchboard(tmp_path, [SALES], {}, {"agent": Route("sales")}) as sb:
-        udp_peer.send(invite(udp_peer), sb.port)
-        ringing = response(await udp_peer.recv())
-        while ringing.status == 100:
-            ringing = response(await udp_peer.recv())
-        assert ringing.status == 180
-        [incoming] = sb.intake.calls
-        assert sb.runtime.engine.call_ids() == (incoming.call_id,)
-        # The caller gives up (CANCEL): 200 to it, 487 to the INVITE, abandoned in the router.
-        via = ringing.headers.get("via")
-        assert via is not None
-        branch = via.split("branch=")[1].split(";")[0]
-        udp_peer.send(
-            raw_request("CANCEL", udp_peer.port, branch=branch, call_id="admission@test"), sb.port
-        )
-        statuses = {response(await udp_peer.recv()).status for _ in range(2)}
-        assert statuses == {200, 487}
-        dequeued = await sb.events.wait(CallDequeued)
-        assert dequeued.outcome is Outcome.ABANDONED
-        await closed(sb, incoming.call_id)
+    loop = asyncio.get_running_loop()
+    rtp, media = await loop.create_datagram_endpoint(UdpPeer, local_addr=("127.0.0.1", 0))
+    try:
+        offer = SDP.replace(b"m=audio 40000", f"m=audio {media.port}".encode())
+        offer = offer.replace(b"RTP/AVP 0\r\n", b"RTP/AVP 8 0\r\na=rtpmap:8 PCMA/8000\r\n")
+        async with switchboard(tmp_path, [SALES], {}, {"agent": Route("sales")}) as sb:
+            udp_peer.send(invite(udp_peer, offer), sb.port)
+            statuses = []
+            while not statuses or statuses[-1] != 183:
+                message = response(await udp_peer.recv())
+                statuses.append(message.status)
+            assert statuses[-2:] == [180, 183]
+            answer = parse_sdp(message.body)
+            # The relay answers with the caller's first G.711 codec and its own address.
+            assert answer.audio().formats == ("8",)
+            assert answer.audio_endpoint().host == "127.0.0.1"
+            # Ringback (425 Hz, 1 s on) arrives as RTP in that codec before any agent answers.
+            datagrams = [await media.recv() for _ in range(25)]
+            headers = [parse_header(d) for d in datagrams]
+            assert {h.payload_type for h in headers} == {8}
+            payload = b"".join(
+                d[h.payload_offset :] for d, h in zip(datagrams, headers, strict=True)
+            )
+            heard = read_pcm(decode(payload, ALAW_PCM))
+            assert dominant(heard, (425.0, 400.0, 1000.0)) == 425.0
+            [incoming] = sb.intake.calls
+            assert sb.runtime.engine.call_ids() == (incoming.call_id,)
+            # The caller gives up (CANCEL): 200 to it, 487 to the INVITE, abandoned in the router.
+            via = message.headers.get("via")
+            assert via is not None
+            branch = via.split("branch=")[1].split(";")[0]
+            cancel = raw_request("CANCEL", udp_peer.port, branch=branch, call_id="admission@test")
+            udp_peer.send(cancel, sb.port)
+            finals = {response(await udp_peer.recv()).status for _ in range(2)}
+            assert finals == {200, 487}
+            dequeued = await sb.events.wait(CallDequeued)
+            assert dequeued.outcome is Outcome.ABANDONED
+            await closed(sb, incoming.call_id)
+    finally:
+        rtp.close()
 
 
 async def test_a_queued_caller_past_max_wait_gets_the_final_status(
@@ -137,7 +161,7 @@ async def test_a_queued_caller_past_max_wait_gets_the_final_status(
     async with switchboard(tmp_path, [patient], {}, {"agent": Route("sales")}) as sb:
         udp_peer.send(invite(udp_peer), sb.port)
         final, provisional = await final_response(udp_peer)
-        assert provisional[-1] == 180  # it was queued first
+        assert provisional[-2:] == [180, 183]  # it was queued first, hearing ringback
         assert final.status == 480
         [overflowed] = sb.events.of(Overflowed)
         [incoming] = sb.intake.calls
