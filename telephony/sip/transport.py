@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5060
 CLOSE_GRACE = 2.0  # seconds a closing TCP connection gets to flush before it is aborted
+# The kernel's default (~200 KB, ~350 datagrams) overflows when the process is briefly
+# descheduled at a few thousand messages/s, and a dropped INVITE or ACK costs a retransmission
+# timer (0.5 s and up) or a failed call. Linux caps the request at net.core.rmem_max.
+UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,7 @@ class SipTransport:
                         lambda: _UdpProtocol(self), local_addr=(self.host, port)
                     )
                     port = self._udp.get_extra_info("sockname")[1]
+                    _enlarge_receive_buffer(self._udp.get_extra_info("socket"))
                 if self._want_tcp:
                     self._server = await loop.create_server(
                         lambda: _TcpConnection(self), self.host, port, reuse_address=True
@@ -297,6 +302,15 @@ class SipTransport:
                 self._on_unreachable(peer)
             return
         done.result().send(data)
+
+
+def _enlarge_receive_buffer(sock: socket.socket | None) -> None:
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+    except OSError as exc:
+        log.info("UDP receive buffer left at the default: %s", exc)
 
 
 @functools.lru_cache(maxsize=1024)

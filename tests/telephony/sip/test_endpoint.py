@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from telephony.sip.framing import StreamFramer
 from telephony.sip.message import Response
 from telephony.sip.timers import TimerConfig
 from telephony.sip.transaction import ServerTransaction
+from telephony.sip.transport import UDP_RECEIVE_BUFFER
 from tests.telephony.conftest import WAIT, UdpPeer
 from tests.telephony.sip.helpers import RecordingHandler, raw_request, response
 
@@ -197,3 +200,19 @@ async def test_invite_retransmission_while_ringing_is_absorbed(
         assert response(trying).status == 100
         tx.respond(486)
         assert response(await udp_peer.recv()).status == 486
+
+
+def receive_buffer_cap() -> int:
+    """Return the largest receive buffer an unprivileged socket may ask Linux for."""
+    return int(Path("/proc/sys/net/core/rmem_max").read_text())
+
+
+async def test_udp_socket_gets_a_large_receive_buffer() -> None:
+    # Bursts beyond the kernel's default buffer would be dropped while the loop is busy.
+    cap = receive_buffer_cap()
+    async with SipEndpoint(port=0, tcp=False) as ep:
+        udp = ep._transport._udp
+        assert udp is not None
+        size = udp.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    # Linux reports twice the granted size (bookkeeping overhead included).
+    assert size >= min(UDP_RECEIVE_BUFFER, cap)
