@@ -40,6 +40,7 @@ priority), then longest wait, then the agent's priority for the queue (higher fi
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -54,6 +55,7 @@ from router.events import (
     CallDequeued,
     CallFinished,
     CallQueued,
+    CallTransferred,
     Candidate,
     Event,
     InvalidTransition,
@@ -89,6 +91,9 @@ MAX_QUEUE_HOPS = 8
 # Weight of the newest handle time in the per-queue moving average used for EWT.
 AHT_WEIGHT = 0.1
 CANDIDATES_SHOWN = 5
+# A caller transferred to a busy agent waits for that agent at least this long (or the
+# queue's preferred-agent window, if longer), then goes to anyone eligible in the queue.
+TRANSFER_AGENT_WAIT_S = 60.0
 
 _NEW, _WAITING, _PREFERRED, _OFFERED, _CONNECTED = range(5)
 _OFFER, _WRAP, _STEP, _MAXWAIT, _PREFER, _EMPTY = range(6)
@@ -119,6 +124,7 @@ class _Caller:
         "hops",
         "offer_deadline",
         "pkey",
+        "prefer_s",
         "queue_id",
         "seq",
         "spec",
@@ -145,6 +151,8 @@ class _Caller:
         self.agent_id: str | None = None
         self.answered_at = 0.0
         self.offer_deadline = 0.0
+        # The preferred-agent window of this stay when it is not the queue's (a transfer).
+        self.prefer_s: float | None = None
 
 
 class _Agent:
@@ -572,6 +580,106 @@ class Engine:
             self._list(caller)
         return events
 
+    def customer_identified(
+        self,
+        call_id: str,
+        tier: str,
+        customer_id: str | None,
+        preferred_agent_id: str | None,
+        now: float,
+    ) -> list[Event]:
+        """Record who a caller is, learnt after its arrival (the CRM lookup runs meanwhile).
+
+        A waiting caller's new tier moves it in line (O(log n)); a new preferred agent (None
+        keeps the current one) is waited for as if it had been known at arrival, within the
+        queue's preferred-agent window counted from when the caller entered. A ringing or
+        connected caller keeps its agent and carries the tier if it is requeued or
+        transferred. A call the engine no longer holds is ignored: the lookup came too late.
+        """
+        events = self._fire_due(now)
+        caller = self._calls.get(call_id)
+        if caller is None:
+            return events
+        old = caller.call
+        preferred = preferred_agent_id or old.preferred_agent_id
+        in_line = caller.state in (_WAITING, _PREFERRED)
+        moved = in_line and preferred != old.preferred_agent_id
+        if moved:
+            self._leave_line(caller)  # before the swap: it looks the old preferred agent up
+        elif caller.state == _WAITING:
+            self._unlist(caller)
+        caller.call = dataclasses.replace(
+            old, tier=tier, customer_id=customer_id, preferred_agent_id=preferred
+        )
+        self._compute_pkey(caller)
+        if not in_line:
+            return events
+        effective = caller.pkey + caller.spec.aging_per_s * now
+        why = f"tier {tier}, priority now {effective:g}"
+        if moved:
+            why += f", preferred agent {preferred}"
+        events.append(CallQueued(call_id, caller.queue_id, Reason("customer identified", why)))
+        if moved:
+            caller.state = _NEW
+            self._seat(caller, now, events, arriving=False)
+        elif caller.state == _WAITING:
+            self._list(caller)
+        return events
+
+    def transfer(
+        self,
+        call_id: str,
+        now: float,
+        *,
+        queue_id: str | None = None,
+        agent_id: str | None = None,
+    ) -> list[Event]:
+        """Blind-transfer a connected caller to a queue, or to an agent in the call's queue.
+
+        The current agent goes to wrap-up as after a call end. The caller re-enters routing
+        with a fresh wait (limits, aging and bullseye steps count from now; its arrival stays
+        the original for reports): offered to the named agent at once if that agent is
+        ready, else waiting for them (at least TRANSFER_AGENT_WAIT_S) before anyone else in
+        the queue may take it. `queue_id` with `agent_id` waits for the agent in that queue.
+        """
+        caller = self._caller(call_id)
+        if caller.state != _CONNECTED or caller.agent_id is None:
+            _reject(InvalidTransition(f"call {call_id} is not connected"))
+        if queue_id is None and agent_id is None:
+            _reject(RoutingError(f"call {call_id}: a transfer needs a queue or an agent"))
+        target_queue = caller.queue_id if queue_id is None else queue_id
+        plan = self._plans.get(target_queue)
+        if plan is None:
+            _reject(UnknownQueue(f"call {call_id}: queue {target_queue!r} is not configured"))
+        if agent_id is not None:
+            self._agent(agent_id)
+            if agent_id == caller.agent_id:
+                _reject(InvalidTransition(f"call {call_id} is already with agent {agent_id}"))
+        events = self._fire_due(now)
+        if agent_id is not None and self._agents[agent_id].state is AgentState.LOGGED_OUT:
+            self._refuse(events, InvalidTransition(f"agent {agent_id} is logged out"))
+        from_agent = caller.agent_id
+        self._end_call(caller, now, events, forget=False)
+        caller.agent_id = None
+        caller.queue_id = plan.spec.id
+        caller.spec = plan.spec
+        caller.entered = now
+        caller.head = 0
+        caller.prefer_s = None
+        if agent_id is not None:
+            caller.call = dataclasses.replace(caller.call, preferred_agent_id=agent_id)
+            caller.prefer_s = max(plan.spec.preferred_agent_s, TRANSFER_AGENT_WAIT_S)
+            why = f"agent {from_agent} transferred the caller to agent {agent_id}"
+        else:
+            why = f"agent {from_agent} transferred the caller to queue {target_queue}"
+        events.append(
+            CallTransferred(
+                call_id, from_agent, target_queue, queue_id, agent_id, Reason("transfer", why)
+            )
+        )
+        self._enter(caller, now, events)
+        return events
+
     def advance(self, now: float) -> list[Event]:
         """Fire every deadline due at or before `now`."""
         return self._fire_due(now)
@@ -730,11 +838,17 @@ class Engine:
                 (c, stay) for c, stay in fifo if c.stay == stay and calls.get(c.call.call_id) is c
             )
         self._schedule_limits(caller)
+        self._seat(caller, now, events, arriving=True)
+
+    def _seat(self, caller: _Caller, now: float, events: list[Event], *, arriving: bool) -> None:
+        """Offer a caller to its free preferred agent, wait for a busy one, or place it."""
+        spec = caller.spec
+        window = spec.preferred_agent_s if caller.prefer_s is None else caller.prefer_s
         preferred = self._agents.get(caller.call.preferred_agent_id or "")
-        window_end = caller.entered + spec.preferred_agent_s
+        window_end = caller.entered + window
         if (
             preferred is not None
-            and spec.preferred_agent_s > 0
+            and window > 0
             and now < window_end
             and preferred.state is not AgentState.LOGGED_OUT
         ):
@@ -742,17 +856,17 @@ class Engine:
                 why = f"preferred agent {preferred.spec.id} is free"
                 self._offer(caller, preferred, Reason("preferred agent", why), now, events)
                 return
-            if self._full(spec):
+            if arriving and self._full(spec):
                 self._queue_full(caller, now, events)
                 return
             caller.state = _PREFERRED
-            self._waiting[queue_id][caller.call.call_id] = caller
+            self._waiting[spec.id][caller.call.call_id] = caller
             self._preferred.setdefault(preferred.spec.id, {})[caller.call.call_id] = caller
             self._push_deadline(window_end, _PREFER, caller.call.call_id, caller.stay)
-            why = f"waiting up to {spec.preferred_agent_s:g} s for agent {preferred.spec.id}"
-            events.append(CallQueued(caller.call.call_id, queue_id, Reason("preferred agent", why)))
+            why = f"waiting up to {window:g} s for agent {preferred.spec.id}"
+            events.append(CallQueued(caller.call.call_id, spec.id, Reason("preferred agent", why)))
             return
-        self._place(caller, now, events, arriving=True, match=True)
+        self._place(caller, now, events, arriving=arriving, match=True)
 
     def _no_agents_expired(self, caller: _Caller, now: float) -> bool:
         """Tell whether a caller has waited out the queue's no-agent-logged-in limit."""
@@ -899,6 +1013,7 @@ class Engine:
                 caller.spec = target.spec
                 caller.entered = now
                 caller.head = 0
+                caller.prefer_s = None
                 self._enter(caller, now, events)
                 return
             problem = "is not configured" if target is None else f"exceeds {MAX_QUEUE_HOPS} hops"
@@ -976,10 +1091,14 @@ class Engine:
         )
         self._requeue(caller, now, events)
 
-    def _end_call(self, caller: _Caller, now: float, events: list[Event]) -> None:
+    def _end_call(
+        self, caller: _Caller, now: float, events: list[Event], *, forget: bool = True
+    ) -> None:
+        """End a connected call for its agent (wrap-up); `forget=False` keeps the caller."""
         agent = self._agents[caller.agent_id or ""]
         call_id = caller.call.call_id
-        del self._calls[call_id]
+        if forget:
+            del self._calls[call_id]
         caller.version += 1
         agent.talk_s += now - agent.answered_at
         agent.call_id = None

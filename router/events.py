@@ -111,10 +111,27 @@ class CallDequeued:
 
 @dataclass(frozen=True, slots=True)
 class CallFinished:
-    """A connected call ended; the engine forgets it."""
+    """A connected call ended for its agent; the engine forgets it (unless transferred)."""
 
     call_id: str
     agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred:
+    """A connected caller was blind-transferred by `agent_id`; it re-enters routing in `queue_id`.
+
+    Exactly one of `to_queue` and `to_agent` says what the agent asked for (a transfer to an
+    agent re-enters the call's own queue, waiting for that agent first). The record kind is
+    `call_transferred`, the one the board's event log documents.
+    """
+
+    call_id: str
+    agent_id: str
+    queue_id: str
+    to_queue: str | None
+    to_agent: str | None
+    reason: Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +154,7 @@ Event = (
     | BullseyeWidened
     | CallDequeued
     | CallFinished
+    | CallTransferred
     | AgentStateChanged
 )
 

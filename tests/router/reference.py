@@ -9,10 +9,10 @@ the same inputs and compare their states.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from router import AgentSpec, AgentState, Call, Destination, DestinationKind, QueueSpec, Strategy
-from router.engine import MAX_QUEUE_HOPS
+from router.engine import MAX_QUEUE_HOPS, TRANSFER_AGENT_WAIT_S
 
 WAITING, PREFERRED, OFFERED, CONNECTED, NEW = "waiting", "preferred", "offered", "connected", "new"
 OFFER, WRAP, STEP, MAXWAIT, PREFER, EMPTY = range(6)
@@ -52,6 +52,7 @@ class RCaller:
     step: int = 0
     offer_deadline: float = 0.0
     hops: int = 0
+    prefer_s: float | None = None  # a transfer's wait for its agent, else the queue's window
 
 
 @dataclass
@@ -152,7 +153,7 @@ class Reference:
             if c.state in (WAITING, PREFERRED) and spec.max_wait_s is not None:
                 found.append((c.entered + spec.max_wait_s, MAXWAIT, c.seq, c.call.call_id))
             if c.state == PREFERRED:
-                found.append((c.entered + spec.preferred_agent_s, PREFER, c.seq, c.call.call_id))
+                found.append((c.entered + self.window(c), PREFER, c.seq, c.call.call_id))
         for a in self.agents.values():
             if a.state is AgentState.WRAP_UP:
                 found.append((a.wrap_deadline, WRAP, a.order, a.spec.id))
@@ -237,21 +238,29 @@ class Reference:
         if spec.max_wait_s is not None and now >= c.entered + spec.max_wait_s:
             self.overflow(c, spec.on_max_wait, now)
             return
+        self.seat(c, now, arriving=True)
+
+    def window(self, c: RCaller) -> float:
+        return self.queues[c.queue].preferred_agent_s if c.prefer_s is None else c.prefer_s
+
+    def seat(self, c: RCaller, now: float, arriving: bool) -> None:
+        spec = self.queues[c.queue]
         pref = self.agents.get(c.call.preferred_agent_id or "")
+        window = self.window(c)
         if (
             pref is not None
-            and spec.preferred_agent_s > 0
-            and now < c.entered + spec.preferred_agent_s
+            and window > 0
+            and now < c.entered + window
             and pref.state is not AgentState.LOGGED_OUT
         ):
             if pref.state is AgentState.READY:
                 self.offer(c, pref, now)
-            elif self.full(c.queue):
+            elif arriving and self.full(c.queue):
                 self.overflow(c, spec.on_queue_full, now)
             else:
                 c.state = PREFERRED
             return
-        self.place(c, now, arriving=True)
+        self.place(c, now, arriving=arriving)
 
     def place(self, c: RCaller, now: float, arriving: bool) -> None:
         c.step = self.reach_step(c, now)
@@ -341,7 +350,7 @@ class Reference:
             if dest.target in self.queues and c.hops < MAX_QUEUE_HOPS:
                 self.out.overflowed.append((c.call.call_id, str(dest)))
                 c.hops += 1
-                c.queue, c.entered, c.head = dest.target, now, 0
+                c.queue, c.entered, c.head, c.prefer_s = dest.target, now, 0, None
                 self.enter(c, now)
                 return
             dest = Destination(DestinationKind.REFUSE)
@@ -371,9 +380,10 @@ class Reference:
             self.set_state(a, AgentState.READY, None, now)
             self.take_best_caller(a, now)
 
-    def end_call(self, c: RCaller, now: float) -> None:
+    def end_call(self, c: RCaller, now: float, forget: bool = True) -> None:
         a = self.agents[c.agent or ""]
-        del self.callers[c.call.call_id]
+        if forget:
+            del self.callers[c.call.call_id]
         a.talk += now - a.answered_at
         a.call = None
         wrap = self.queues[c.queue].wrap_up_s
@@ -514,3 +524,39 @@ class Reference:
         if c is None:
             raise RefError(call_id)
         c.extra = extra
+
+    def customer_identified(
+        self, call_id: str, tier: str, customer_id: str | None, pref: str | None, now: float
+    ) -> None:
+        c = self.callers.get(call_id)
+        if c is None:
+            return  # the lookup finished after the call left: nothing to do
+        new_pref = pref or c.call.preferred_agent_id
+        moved = c.state in (WAITING, PREFERRED) and new_pref != c.call.preferred_agent_id
+        c.call = replace(c.call, tier=tier, customer_id=customer_id, preferred_agent_id=new_pref)
+        if moved:
+            c.state = NEW
+            self.seat(c, now, arriving=False)
+
+    def transfer(
+        self, call_id: str, now: float, queue_id: str | None, agent_id: str | None
+    ) -> None:
+        c = self.callers.get(call_id)
+        if c is None or c.state != CONNECTED or (queue_id is None and agent_id is None):
+            raise RefError(call_id)
+        target = c.queue if queue_id is None else queue_id
+        if target not in self.queues:
+            raise RefError(call_id)
+        if agent_id is not None and (
+            agent_id not in self.agents
+            or agent_id == c.agent
+            or self.agents[agent_id].state is AgentState.LOGGED_OUT
+        ):
+            raise RefError(agent_id)
+        self.end_call(c, now, forget=False)
+        c.agent = None
+        c.queue, c.entered, c.head, c.prefer_s = target, now, 0, None
+        if agent_id is not None:
+            c.call = replace(c.call, preferred_agent_id=agent_id)
+            c.prefer_s = max(self.queues[target].preferred_agent_s, TRANSFER_AGENT_WAIT_S)
+        self.enter(c, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from hypothesis import HealthCheck, event, given, settings
@@ -14,6 +15,7 @@ from router import (
     BullseyeStep,
     Call,
     CallDequeued,
+    CallTransferred,
     Destination,
     DestinationKind,
     Engine,
@@ -112,6 +114,8 @@ OPS = [
     "wrap_done",
     "abandon",
     "priority",
+    "identify",
+    "transfer",
 ]
 ops = st.lists(
     st.tuples(
@@ -161,6 +165,9 @@ class Checker:
             elif isinstance(e, Overflowed) and e.destination.kind is DestinationKind.QUEUE:
                 assert not self.in_queue[e.call_id]
                 self.in_queue[e.call_id] = True
+            elif isinstance(e, CallTransferred):
+                assert not self.in_queue[e.call_id], f"{e.call_id} transferred while queued"
+                self.in_queue[e.call_id] = True
 
 
 def compare_states(engine: Engine, ref: Reference, checker: Checker, now: float) -> None:
@@ -207,12 +214,23 @@ def run_op(
     agent_ids = sorted(ref.agents)
     # Aim call inputs mostly at calls in the fitting state, so sequences get somewhere;
     # every fifth one goes to any call (or none), which exercises the refusals too.
-    wanted = {"answer": "offered", "reject": "offered", "end": "connected"}.get(name)
+    wanted = {
+        "answer": "offered",
+        "reject": "offered",
+        "end": "connected",
+        "transfer": "connected",
+        "identify": "waiting",
+    }.get(name)
     call_ids = sorted(
         c for c, rc in ref.callers.items() if wanted is None or j % 5 == 0 or rc.state == wanted
     )
     agent_id = agent_ids[i % len(agent_ids)]
     call_id = call_ids[i % len(call_ids)] if call_ids else "none"
+    # Identify: a tier, and sometimes a preferred agent. Transfer: to a queue, an agent, or both.
+    tier = ["standard", "gold", "platinum"][j % 3]
+    pref = agent_ids[j % len(agent_ids)] if j % 2 else None
+    to_queue = sorted(ref.queues)[j % len(ref.queues)] if j % 3 != 1 else None
+    to_agent = agent_id if j % 3 != 0 else None
     actions: dict[str, tuple[Callable[[], list[Event]], Callable[[], None]]] = {
         "login": (
             lambda: engine.agent_login(agent_id, now),
@@ -251,6 +269,14 @@ def run_op(
             lambda: engine.set_priority(call_id, float(j % 40), now),
             lambda: ref.set_priority(call_id, float(j % 40), now),
         ),
+        "identify": (
+            lambda: engine.customer_identified(call_id, tier, f"cust-{j}", pref, now),
+            lambda: ref.customer_identified(call_id, tier, f"cust-{j}", pref, now),
+        ),
+        "transfer": (
+            lambda: engine.transfer(call_id, now, queue_id=to_queue, agent_id=to_agent),
+            lambda: ref.transfer(call_id, now, to_queue, to_agent),
+        ),
     }
     if name == "arrive":
         queue_ids = sorted(ref.queues)
@@ -276,17 +302,12 @@ def run_op(
     return on_engine()
 
 
-@settings(
-    max_examples=250,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(config=configs(), staffed=st.lists(st.booleans(), min_size=4, max_size=4), sequence=ops)
-def test_engine_matches_the_reference_and_keeps_its_invariants(
+def run_against_reference(
     config: tuple[list[QueueSpec], list[AgentSpec]],
     staffed: list[bool],
     sequence: list[tuple[str, int, int, float]],
 ) -> None:
+    """Drive the engine and the reference with the same inputs, comparing after each."""
     queues, agents = config
     engine = Engine(queues, agents, DEFAULT_TIER_BOOSTS)
     ref = Reference(queues, agents, dict(DEFAULT_TIER_BOOSTS))
@@ -313,6 +334,59 @@ def test_engine_matches_the_reference_and_keeps_its_invariants(
         checker.events(events)
         same(ref.out, outcomes(events))
         compare_states(engine, ref, checker, now)
+
+
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(config=configs(), staffed=st.lists(st.booleans(), min_size=4, max_size=4), sequence=ops)
+def test_engine_matches_the_reference_and_keeps_its_invariants(
+    config: tuple[list[QueueSpec], list[AgentSpec]],
+    staffed: list[bool],
+    sequence: list[tuple[str, int, int, float]],
+) -> None:
+    run_against_reference(config, staffed, sequence)
+
+
+# Mostly staffed, mostly answered calls: enough connected callers for transfers to happen.
+TRANSFER_OPS = [
+    *["arrive"] * 2,
+    *["answer"] * 3,
+    *["transfer"] * 3,
+    *["identify"] * 2,
+    *["end"] * 2,
+    *["wrap_done", "ready", "abandon", "reject", "not_ready", "logout", "login"],
+]
+transfer_ops = st.lists(
+    st.tuples(
+        st.sampled_from(TRANSFER_OPS),
+        st.integers(0, 50),
+        st.integers(0, 50),
+        st.sampled_from([0.0, 0.25, 1.0, 2.5]),
+    ),
+    min_size=20,
+    max_size=80,
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(config=configs(), sequence=transfer_ops)
+def test_transfers_and_late_customer_lookups_match_the_reference(
+    config: tuple[list[QueueSpec], list[AgentSpec]],
+    sequence: list[tuple[str, int, int, float]],
+) -> None:
+    # Every agent may serve its queues, so callers get offered, answered and transferred.
+    queues = [
+        dataclasses.replace(q, skills=(), max_queue_length=None, max_wait_no_agents_s=None)
+        for q in config[0]
+    ]
+    run_against_reference((queues, config[1]), [True] * 4, sequence)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

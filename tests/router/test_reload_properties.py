@@ -55,6 +55,15 @@ def apply(
             "wrap_done": lambda: engine.wrap_up_done(agent_id, now),
             "abandon": lambda: engine.caller_abandoned(call_id, now),
             "priority": lambda: engine.set_priority(call_id, float(j), now),
+            "identify": lambda: engine.customer_identified(
+                call_id, ["standard", "gold"][j % 2], None, agents[j % len(agents)], now
+            ),
+            "transfer": lambda: engine.transfer(
+                call_id,
+                now,
+                queue_id=sorted(engine.queue_ids())[j % len(engine.queue_ids())],
+                agent_id=agent_id if j % 2 else None,
+            ),
         }
         return actions[name]()
     except RoutingError:
