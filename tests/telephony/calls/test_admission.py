@@ -1,4 +1,4 @@
-"""What a caller hears when a call is not queued: refusal, redirect, overflow, bad SDP."""
+"""What a caller hears outside a bridge: refusals, redirect, overflow, bad SDP, ringback, drain."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 from recording.g711 import ALAW_PCM, decode
-from router import QueueSpec
-from router.events import CallDequeued, Outcome, Overflowed
+from router import AgentState, QueueSpec
+from router.events import CallDequeued, OfferTimedOut, Outcome, Overflowed
 from router.model import Destination, DestinationKind
 from telephony.rtp.packet import parse_header
 from telephony.sdp import parse_sdp
@@ -199,3 +199,17 @@ async def test_drain_refuses_new_calls_and_ends_waiting_ones_with_503(
         final, _ = await final_response(udp_peer)
         assert (final.call_id, final.status) == ("late@test", 503)
         assert len(sb.intake.calls) == 1
+
+
+async def test_an_agent_without_a_registered_phone_is_skipped(
+    tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    once = QueueSpec(id="sales", rona_max_misses=1)
+    async with switchboard(tmp_path, [once], {"a1": "alice"}, {"agent": Route("sales")}) as sb:
+        sb.ready("a1")  # ready in the router, but alice's phone never registered
+        udp_peer.send(invite(udp_peer), sb.port)
+        missed = await sb.events.wait(OfferTimedOut)
+        assert missed.agent_id == "a1" and "rejected" in missed.reason.why
+        assert sb.runtime.engine.agent_snapshot("a1").state is AgentState.NOT_READY
+        [incoming] = sb.intake.calls
+        assert sb.runtime.engine.call_ids() == (incoming.call_id,)  # still waiting

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,10 @@ async def test_queued_caller_is_bridged_recorded_and_hangs_up(
         assert call is not None and not call.connected
         sb.ready("a1")
         await sb.events.wait(Offer, lambda o: o.agent_id == "a1")
+        # Junk on the SIP port mid-call is logged and dropped; the listener and call go on.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as junk:
+            for datagram in (b"\x00\xff" * 40, b"INVITE sip:x SIP/2.0\r\n\r\n", b"BYE\r\n"):
+                junk.sendto(datagram, ("127.0.0.1", sb.port))
         await passed(caller)
         await passed(agent)
         await closed(sb, queued.call_id)
@@ -136,6 +141,25 @@ async def test_ring_no_answer_cancels_and_the_next_agent_answers(tmp_path: Path)
         assert sb.events.of(CallFinished) == [CallFinished(incoming.call_id, "a2")]
         states = [e.new for e in sb.events.of(AgentStateChanged) if e.agent_id == "a1"]
         assert states[-1] is AgentState.NOT_READY
+
+
+async def test_an_agent_that_declines_is_skipped_for_the_next(tmp_path: Path) -> None:
+    agents = {"a1": "alice", "a2": "bob"}
+    async with switchboard(tmp_path, [SALES], agents, ROUTES) as sb:
+        phones = Phones(sb)
+        busy = await phones.agent("alice", "agent_busy.xml")
+        answering = await phones.agent("bob", "agent_answers.xml")
+        sb.ready("a1", "a2")
+        caller = await phones.caller("caller_hangs_up.xml", "5000")
+        await passed(busy)  # it answered 486 and got its ACK
+        await passed(caller)
+        await passed(answering)
+        [incoming] = sb.intake.calls
+        await closed(sb, incoming.call_id)
+        assert [o.agent_id for o in sb.events.of(Offer)] == ["a1", "a2"]
+        [rejected] = sb.events.of(OfferTimedOut)
+        assert rejected.agent_id == "a1" and "rejected" in rejected.reason.why
+        assert sb.events.of(CallFinished) == [CallFinished(incoming.call_id, "a2")]
 
 
 @pytest.mark.parametrize("transport", ["UDP", "TCP"])
