@@ -135,3 +135,28 @@ def test_estimated_wait_for_a_new_caller() -> None:
     assert queue_ewt_s(snapshot) == pytest.approx(4 * 120 / 2)
     nobody = QueueSnapshot("sales", 3, 0, 50, {AgentState.NOT_READY: 5}, 120)
     assert queue_ewt_s(nobody) is None
+
+
+def test_a_transfer_counts_one_leg_in_each_queue_and_for_each_agent() -> None:
+    support = QueueSpec("support", sl_threshold_s=20, wrap_up_s=10)
+    bob = AgentSpec("bob", queues={"support": 1})
+    s = Script([SALES, support], [ADA, bob])
+    s.login_ready(0, "ada")
+    s.login_ready(0, "bob")
+    s.arrive(10, "c1", "sales")
+    s.answer(12, "c1")
+    s.at(40, lambda e, now: e.transfer("c1", now, queue_id="support"))  # to bob at once
+    s.answer(45, "c1")
+    s.hang_up(100, "c1")
+    s.wrap_done(105, "bob")
+    transferred = [r for r in s.records if r.kind == "call_transferred"]
+    assert [(r.call_id, r.agent_id, r.queue_id) for r in transferred] == [("c1", "ada", "support")]
+    assert transferred[0].data["to_queue"] == "support"
+    fold = Fold(86_400)
+    fold.apply_all(s.records)
+    sales, support_totals = fold.queues[("sales", T0)], fold.queues[("support", T0)]
+    assert (sales.offered, sales.answered, sales.talk_s) == (1, 1, pytest.approx(40 - 12))
+    assert (support_totals.offered, support_totals.answered) == (1, 1)
+    assert support_totals.asa_s == pytest.approx(5)
+    assert support_totals.talk_s == pytest.approx(100 - 45)
+    assert fold.agents[("bob", T0)].handled == 1
