@@ -391,3 +391,24 @@ async def test_the_agents_table_shows_call_customer_queue_handled_and_reason(
     async with asyncio.timeout(10):
         while await websocket_gauge(client) != 0:
             continue
+
+
+async def test_every_metric_follows_the_prometheus_naming_conventions(
+    started: tuple[BoardWorld, Client],
+) -> None:
+    world, client = started
+    world.app[board.METRICS].sip_message("in", "INVITE")
+    await sign_in(client, "sam")
+    text = await (await client.get("/metrics")).text()
+    families = list(text_string_to_metric_families(text))
+    assert len(families) >= 12
+    for family in families:
+        assert re.fullmatch(r"switchboard_[a-z_]+", family.name), family.name
+        assert not family.name.endswith("_total"), family.name  # the suffix is the sample's
+        if family.type == "counter":
+            assert {s.name for s in family.samples} <= {
+                family.name + "_total",
+                family.name + "_created",
+            }, family.name
+        if family.type == "histogram" or re.search(r"wait(?!ing)", family.name):
+            assert family.name.endswith("_seconds"), family.name  # base unit in the name
