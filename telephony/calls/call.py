@@ -31,9 +31,10 @@ class Call:
     """One caller: queued, ringing an agent, connected, or ended."""
 
     call_id: str
-    invite_tx: ServerTransaction
-    offer: SessionDescription
-    identity: CallerIdentity
+    invite_tx: ServerTransaction = field(repr=False)
+    offer: SessionDescription = field(repr=False)
+    # Customer data (numbers): kept out of reprs, so a logged Call never shows it.
+    identity: CallerIdentity = field(repr=False)
     # Set once the router admitted the call (it is in the engine until it ends).
     admitted: bool = False
     redirect: bool = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telephony.sip.errors import SipParseError
 from telephony.sip.message import Request
@@ -16,9 +16,9 @@ MAX_HINT = 64
 class CallerIdentity:
     """The caller's number (ANI), the dialled number (DNIS) and an optional customer hint."""
 
-    ani: str
+    ani: str = field(repr=False)
     dnis: str
-    customer_hint: str | None
+    customer_hint: str | None = field(repr=False)
 
 
 def caller_identity(invite: Request) -> CallerIdentity:
