@@ -38,11 +38,14 @@ def setup(
     rtp_ports: tuple[int, int] | None = None,
     timers: TimerConfig | None = None,
     count_message: MessageCounter | None = None,
+    early_media: bool = True,
 ) -> None:
     """Listen for SIP on host:port (UDP and TCP) and carry out routing on the calls that come.
 
     `advertised_host` is the address written in Via, Contact and SDP when `host` is a wildcard
     or behind NAT; `rtp_ports` is the (first, last) range the relay binds (else ephemeral).
+    `early_media` answers queued callers 183 with ringback; off, they get 180 and silence (a
+    benchmark of signalling alone turns it off).
     """
 
     async def calls(app: web.Application) -> AsyncIterator[None]:
@@ -55,6 +58,7 @@ def setup(
             relay=relay,
             recordings=recordings,
             media_address=advertised_host,
+            early_media=early_media,
         )
         endpoint = SipEndpoint(
             b2bua,

@@ -148,6 +148,8 @@ async def switchboard(
     queues: Sequence[QueueSpec],
     agents: dict[str, str],
     routes: dict[str, Route],
+    *,
+    early_media: bool = True,
 ) -> AsyncIterator[Switchboard]:
     """Run the B2BUA through `setup` on an ephemeral port; `agents` maps agent id -> SIP user."""
     loop = asyncio.get_running_loop()
@@ -162,7 +164,15 @@ async def switchboard(
     )
     store = RecordingStore(workdir / "recordings")
     app = web.Application()
-    setup(app, intake=intake, runtime=runtime, registrar=registrar, recordings=store, port=0)
+    setup(
+        app,
+        intake=intake,
+        runtime=runtime,
+        registrar=registrar,
+        recordings=store,
+        port=0,
+        early_media=early_media,
+    )
     runner = web.AppRunner(app)
     await runner.setup()
     try:

@@ -213,3 +213,24 @@ async def test_an_agent_without_a_registered_phone_is_skipped(
         assert sb.runtime.engine.agent_snapshot("a1").state is AgentState.NOT_READY
         [incoming] = sb.intake.calls
         assert sb.runtime.engine.call_ids() == (incoming.call_id,)  # still waiting
+
+
+async def test_without_early_media_a_queued_caller_gets_180_only(
+    tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    routes = {"agent": Route("sales")}
+    async with switchboard(tmp_path, [SALES], {}, routes, early_media=False) as sb:
+        udp_peer.send(invite(udp_peer), sb.port)
+        ringing = response(await udp_peer.recv())
+        while ringing.status == 100:
+            ringing = response(await udp_peer.recv())
+        assert ringing.status == 180
+        via = ringing.headers.get("via")
+        assert via is not None
+        branch = via.split("branch=")[1].split(";")[0]
+        cancel = raw_request("CANCEL", udp_peer.port, branch=branch, call_id="admission@test")
+        udp_peer.send(cancel, sb.port)
+        # Nothing came between the 180 and the CANCEL's answers: no 183, no relay session.
+        assert {response(await udp_peer.recv()).status for _ in range(2)} == {200, 487}
+        [incoming] = sb.intake.calls
+        await closed(sb, incoming.call_id)
