@@ -10,7 +10,8 @@ import pytest
 
 from router import AgentState, CallDequeued, CallFinished, CallQueued, Offer, QueueSpec
 from router.events import AgentStateChanged, OfferTimedOut, Outcome, UnknownCall
-from tests.recording.audio import dominant, read_wav
+from telephony.rtp.g711 import encode_alaw
+from tests.recording.audio import dominant, read_wav, tone
 from tests.telephony.calls.harness import (
     AGENT_TONE,
     CALLER_TONE,
@@ -26,6 +27,12 @@ from tests.telephony.conftest import WAIT, finish_sipp, free_port
 SALES = QueueSpec(id="sales", offer_timeout_s=5.0, wrap_up_s=30.0, rona_max_misses=1)
 ROUTES = {"5000": Route("sales")}
 TONES = (CALLER_TONE, AGENT_TONE, 425.0, 700.0)
+
+
+def alaw_file(path: Path, frequency: float) -> Path:
+    """Write one second of a tone as raw A-law (sipp's rtp_stream with payload type 8)."""
+    path.write_bytes(encode_alaw(tone(frequency, 8000, 6000)))
+    return path
 
 
 def loud_blocks(samples: object, threshold: int = 2000) -> list[int]:
@@ -251,3 +258,31 @@ async def test_blind_transfer_ends_the_agent_leg_and_rings_the_next_agent(
         assert len(loud_blocks(left)) >= 98 and len(loud_blocks(right)) >= 98
         with pytest.raises(UnknownCall):
             sb.b2bua.transfer(answered.call_id, queue_id="sales")
+
+
+async def test_alaw_call_is_bridged_and_dtmf_passes_through(tmp_path: Path) -> None:
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+        phones = Phones(sb)
+        phones.audio = {
+            "CALLER_AUDIO": str(alaw_file(tmp_path / "caller.alaw", CALLER_TONE)),
+            "AGENT_AUDIO": str(alaw_file(tmp_path / "agent.alaw", AGENT_TONE)),
+        }
+        agent = await phones.agent("alice", "agent_answers_alaw.xml")  # checks a PCMA-only offer
+        sb.ready("a1")
+        caller = await phones.caller("caller_alaw_dtmf.xml", "5000")
+        answered = await sb.events.wait(CallDequeued, lambda e: e.outcome is Outcome.ANSWERED)
+        call = sb.b2bua.call(answered.call_id)
+        assert call is not None and call.media is not None and call.media.recorder is not None
+        media, recorder = call.media, call.media.recorder
+        await passed(caller)
+        await passed(agent)
+        await closed(sb, answered.call_id)
+        # The caller's telephone-events reached the agent's side of the relay unchanged, and
+        # were kept out of the recording's audio.
+        caller_leg, agent_leg = media.session.caller.stats(), media.session.agent.stats()
+        assert caller_leg.packets_received > 100  # 100 audio packets and the DTMF events
+        assert agent_leg.packets_sent == caller_leg.packets_received
+        assert getattr(recorder, "ignored", 0) == caller_leg.packets_received - 100
+        recording = await sb.store.get(answered.call_id)
+        assert recording is not None and recording.codec == "PCMA"
+        await check_recording(sb, answered.call_id)
