@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from openapi_spec_validator import validate
 
 from router import AgentState
 from tests.agents.console_app import ConsoleWorld
@@ -203,8 +204,14 @@ async def test_roles_sessions_and_csrf(world: ConsoleWorld, client: Client) -> N
     assert sent.status == 303
     assert world.runtime.engine.agent_snapshot("ada").state is AgentState.READY
     described = await (await client.get("/api/openapi.json")).json()
-    assert "/api/console/wrapup" in described["paths"]
-    assert "/api/console/call/transfer" in described["paths"]
+    validate(described)
+    console_paths = {p for p in described["paths"] if p.startswith("/api/console")}
+    assert {"/api/console/wrapup", "/api/console/call/transfer"} <= console_paths
+    assert console_paths == {
+        route.resource.canonical
+        for route in world.app.router.routes()
+        if route.resource is not None and route.resource.canonical.startswith("/api/console")
+    }
 
 
 async def test_the_websocket_sends_the_state_then_the_pop_with_the_offer(
