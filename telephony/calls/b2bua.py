@@ -328,6 +328,7 @@ class B2bua(SipHandler):
         media = await self._ensure_media(call)
         if media is None or call.offered_agent != agent_id:
             return
+        offered = media.agent_offer
         contact = self._contact(binding.destination.transport)
         from_address = Address(
             SipUri("sip", call.identity.ani or "anonymous", self.endpoint.host),
@@ -342,10 +343,10 @@ class B2bua(SipHandler):
             cseq=1,
             contact=contact,
             headers=Headers([("X-Switchboard-Call", call.call_id)]),
-            body=media.agent_offer.encode(),
+            body=offered.encode(),
             content_type=SDP,
         )
-        leg = AgentLeg(agent_id, invite)
+        leg = AgentLeg(agent_id, invite, offered)
         call.agent = leg
         leg.tx = self.endpoint.send_request(
             invite, binding.destination, on_response=lambda r: self._agent_progress(leg, r)
@@ -407,6 +408,9 @@ class B2bua(SipHandler):
         assert call.media is not None and leg.dialog is not None
         try:
             answer = parse(ok.body)
+            offered = {f for f in leg.offered.audio().formats if f in ("0", "8")}
+            if not offered.intersection(answer.audio().formats):
+                raise SdpError("the answer has none of the offered G.711 codecs")
         except SdpError as exc:
             log.warning("call %s: agent %s answered without usable SDP: %s", call.call_id,
                         leg.agent_id, exc.reason)  # fmt: skip

@@ -19,6 +19,8 @@ class AgentLeg:
 
     agent_id: str
     invite: Request
+    # The SDP offer the INVITE carried (the agent's answer must pick one of its codecs).
+    offered: SessionDescription = field(repr=False)
     tx: ClientTransaction | None = None
     # The offer was withdrawn (RONA, caller gone): CANCEL it, or BYE it if it answers anyway.
     withdrawn: bool = False

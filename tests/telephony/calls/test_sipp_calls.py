@@ -22,11 +22,26 @@ from tests.telephony.calls.harness import (
     passed,
     switchboard,
 )
-from tests.telephony.conftest import WAIT, finish_sipp, free_port
+from tests.telephony.conftest import WAIT, UdpPeer, finish_sipp, free_port
+from tests.telephony.sip.helpers import raw_request
 
 SALES = QueueSpec(id="sales", offer_timeout_s=5.0, wrap_up_s=30.0, rona_max_misses=1)
 ROUTES = {"5000": Route("sales")}
 TONES = (CALLER_TONE, AGENT_TONE, 425.0, 700.0)
+
+
+SDP_PCMA = (
+    b"v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=audio PORT RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n"
+)
+
+
+def raw_invite(peer: UdpPeer, body: bytes) -> bytes:
+    """An INVITE to 5000 (the sales route) from a raw UDP peer."""
+    text = raw_request(
+        "INVITE", peer.port, extra="Content-Type: application/sdp\r\n", body=body
+    ).decode()
+    return text.replace("sip:agent@127.0.0.1 SIP/2.0", "sip:5000@127.0.0.1 SIP/2.0", 1).encode()
 
 
 def alaw_file(path: Path, frequency: float) -> Path:
@@ -286,3 +301,18 @@ async def test_alaw_call_is_bridged_and_dtmf_passes_through(tmp_path: Path) -> N
         recording = await sb.store.get(answered.call_id)
         assert recording is not None and recording.codec == "PCMA"
         await check_recording(sb, answered.call_id)
+
+
+async def test_an_answer_without_an_offered_codec_is_hung_up_and_rejected(
+    tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+        agent = await Phones(sb).agent("alice", "agent_answers.xml")  # always answers PCMU
+        sb.ready("a1")
+        pcma = SDP_PCMA.replace(b"PORT", str(free_port()).encode())
+        udp_peer.send(raw_invite(udp_peer, pcma), sb.port)
+        missed = await sb.events.wait(OfferTimedOut)
+        assert missed.agent_id == "a1" and "rejected" in missed.reason.why
+        await passed(agent)  # it got the ACK, then our BYE
+        assert sb.events.of(CallDequeued) == []  # the caller still waits, never bridged
+        assert sb.runtime.engine.call_ids() == (sb.intake.calls[0].call_id,)
