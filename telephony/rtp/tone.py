@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -79,9 +80,8 @@ class AudioLoop:
 
     @classmethod
     def from_tone(cls, tone: Tone, payload_type: int = PCMU_PT) -> AudioLoop:
-        """Render a tone for a payload type (0 PCMU, 8 PCMA)."""
-        encode = encode_ulaw if payload_type == PCMU_PT else encode_alaw
-        return cls(encode(tone.samples()), payload_type)
+        """Render a tone for a payload type (0 PCMU, 8 PCMA); rendered once, then shared."""
+        return _rendered(tone, payload_type)
 
     def __len__(self) -> int:
         return len(self._frames)
@@ -89,3 +89,10 @@ class AudioLoop:
     def frame(self, index: int) -> bytes:
         """Return the payload of the index-th 20 ms frame, looping."""
         return self._frames[index % len(self._frames)]
+
+
+@functools.lru_cache(maxsize=64)
+def _rendered(tone: Tone, payload_type: int) -> AudioLoop:
+    # Rendering a 5 s cadence costs ~90 ms of CPU; every queued call plays the same few tones.
+    encode = encode_ulaw if payload_type == PCMU_PT else encode_alaw
+    return AudioLoop(encode(tone.samples()), payload_type)

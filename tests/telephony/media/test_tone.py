@@ -77,3 +77,11 @@ async def test_player_sends_paced_rtp_to_the_caller_leg_and_stops() -> None:
     await player.stop()  # stopping twice is harmless
     caller.close()
     await relay.close()
+
+
+def test_a_tone_is_rendered_once_per_payload_type() -> None:
+    # Every queued call plays ringback: rendering it per call cost ~90 ms of CPU each.
+    assert AudioLoop.from_tone(RINGBACK_EU, 0) is AudioLoop.from_tone(RINGBACK_EU, 0)
+    mu, a = AudioLoop.from_tone(RINGBACK_EU, 0), AudioLoop.from_tone(RINGBACK_EU, 8)
+    assert (mu.payload_type, a.payload_type) == (0, 8)
+    assert mu.frame(0) != a.frame(0)
