@@ -36,7 +36,8 @@ ApiHandler = Callable[..., Awaitable[BaseModel | web.StreamResponse | None]]
 
 M = TypeVar("M", bound=BaseModel)
 
-_PATH_PARAMETER = re.compile(r"{(\w+)(?::[^}]*)?}")
+# A regex may hold its own braces ("{id:[0-9]{1,12}}"): one level of nesting is allowed.
+_PATH_PARAMETER = re.compile(r"{(\w+)(?::(?:[^{}]|{[^{}]*})*)?}")
 
 
 @dataclass(frozen=True)
