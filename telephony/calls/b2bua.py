@@ -52,7 +52,7 @@ from telephony.sip.dialog import Dialog, DialogKey
 from telephony.sip.endpoint import SipEndpoint, SipHandler
 from telephony.sip.errors import SipParseError
 from telephony.sip.headers import Headers
-from telephony.sip.message import Response
+from telephony.sip.message import Request, Response
 from telephony.sip.registrar import Binding, Registrar
 from telephony.sip.transaction import ServerTransaction
 from telephony.sip.uri import Address, SipUri
@@ -175,7 +175,7 @@ class B2bua(SipHandler):
             tx.respond(503, headers=Headers([("Retry-After", "30")]))
             return
         try:
-            offer = audio_offer_of(tx.request.body)
+            offer = audio_offer_of(tx.request.body) if tx.request.body else None
         except SdpError as exc:
             log.info("INVITE refused with 488: %s", exc.reason)
             tx.respond(488)
@@ -216,6 +216,20 @@ class B2bua(SipHandler):
 
     async def _early_media(self, call: Call) -> None:
         await self._ensure_media(call)
+
+    def on_ack(self, ack: Request, invite_tx: ServerTransaction | None) -> None:
+        """Take the caller's answer from the ACK of a late-offer call's 200."""
+        call = self._by_invite.get(invite_tx) if invite_tx is not None else None
+        if call is None or call.offer is not None or call.media is None or not ack.body:
+            return
+        try:
+            answer = parse(ack.body)
+        except SdpError as exc:
+            # The call cannot carry audio; end it rather than leave two silent parties.
+            log.warning("call %s: unusable SDP answer in the ACK: %s", call.call_id, exc.reason)
+            self._end(call, None)
+            return
+        call.media.update(Side.CALLER, answer)
 
     def _on_bye(self, tx: ServerTransaction) -> None:
         assert tx.dialog is not None
@@ -388,7 +402,7 @@ class B2bua(SipHandler):
                     await self._close_media(call)
                     return None
                 tx = call.invite_tx
-                if self.early_media and not tx.final_sent:
+                if self.early_media and call.offer is not None and not tx.final_sent:
                     answer = call.media.early_answer()
                     contact = self._contact(tx.source.transport)
                     headers = Headers([("Contact", str(contact))])

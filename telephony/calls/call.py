@@ -34,7 +34,8 @@ class Call:
 
     call_id: str
     invite_tx: ServerTransaction = field(repr=False)
-    offer: SessionDescription = field(repr=False)
+    # The caller's SDP offer; None for a late offer (the caller answers in its ACK).
+    offer: SessionDescription | None = field(repr=False)
     # Customer data (numbers): kept out of reprs, so a logged Call never shows it.
     identity: CallerIdentity = field(repr=False)
     # Set once the router admitted the call (it is in the engine until it ends).

@@ -20,6 +20,7 @@ from telephony.sdp import (
     Direction,
     SdpError,
     SessionDescription,
+    audio_offer,
     parse_sdp,
     rewrite_for_relay,
     with_direction,
@@ -88,7 +89,7 @@ class CallMedia:
     """Relay ports and the descriptions sent to each party; open with `CallMedia.open`."""
 
     def __init__(
-        self, session: RelaySession, caller_offer: SessionDescription, address: str
+        self, session: RelaySession, caller_offer: SessionDescription | None, address: str
     ) -> None:
         self.session = session
         self.address = address
@@ -102,16 +103,20 @@ class CallMedia:
         # How many packets earlier players sent (tests and metrics read `packets_played`).
         self._played_before = 0
         # What each party was last sent, so a re-INVITE or hold can re-describe it.
-        self._local: dict[Side, SessionDescription] = {
-            Side.AGENT: _relayed(caller_offer, address, session.agent.local_port)
-        }
-        self._expect(Side.CALLER, caller_offer)
+        if caller_offer is None:
+            # A late offer (INVITE without SDP): agents get Switchboard's own G.711 offer, and
+            # the caller's 200 carries the agent's choice as an offer, answered in the ACK.
+            agent_offer = audio_offer(address, session.agent.local_port)
+        else:
+            agent_offer = _relayed(caller_offer, address, session.agent.local_port)
+            self._expect(Side.CALLER, caller_offer)
+        self._local: dict[Side, SessionDescription] = {Side.AGENT: agent_offer}
         # Queued callers hear nothing from the agent side until the bridge.
         session.forwarding = False
 
     @classmethod
     async def open(
-        cls, relay: RtpRelay, caller_offer: SessionDescription, address: str | None = None
+        cls, relay: RtpRelay, caller_offer: SessionDescription | None, address: str | None = None
     ) -> CallMedia:
         """Bind a relay session for a caller's offer; `address` is what SDP advertises."""
         session = await relay.open_session()
@@ -130,6 +135,8 @@ class CallMedia:
         """
         if Side.CALLER in self._local:
             return self._local[Side.CALLER]
+        if self._caller_offer is None:
+            raise SdpError("no early answer to a late offer")
         audio = self._caller_offer.audio()
         self.codec = next(int(f) for f in audio.formats if f in ("0", "8"))
         restricted = _only(self._caller_offer, self.codec)

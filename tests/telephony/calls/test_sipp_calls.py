@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from recording.g711 import ULAW_PCM, decode
 from router import AgentState, CallDequeued, CallFinished, CallQueued, Offer, QueueSpec
 from router.events import AgentStateChanged, OfferTimedOut, Outcome, UnknownCall
 from telephony.rtp.g711 import encode_alaw
-from tests.recording.audio import dominant, read_wav, tone
+from telephony.rtp.packet import parse_header
+from telephony.sdp import parse_sdp
+from tests.recording.audio import dominant, read_pcm, read_wav, tone
 from tests.telephony.calls.harness import (
     AGENT_TONE,
     CALLER_TONE,
@@ -23,7 +26,7 @@ from tests.telephony.calls.harness import (
     switchboard,
 )
 from tests.telephony.conftest import WAIT, UdpPeer, finish_sipp, free_port
-from tests.telephony.sip.helpers import raw_request
+from tests.telephony.sip.helpers import raw_request, response
 
 SALES = QueueSpec(id="sales", offer_timeout_s=5.0, wrap_up_s=30.0, rona_max_misses=1)
 ROUTES = {"5000": Route("sales")}
@@ -316,3 +319,44 @@ async def test_an_answer_without_an_offered_codec_is_hung_up_and_rejected(
         await passed(agent)  # it got the ACK, then our BYE
         assert sb.events.of(CallDequeued) == []  # the caller still waits, never bridged
         assert sb.runtime.engine.call_ids() == (sb.intake.calls[0].call_id,)
+
+
+async def test_late_offer_caller_answers_in_the_ack_and_hears_the_agent(
+    tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    loop = asyncio.get_running_loop()
+    rtp, media = await loop.create_datagram_endpoint(UdpPeer, local_addr=("127.0.0.1", 0))
+    try:
+        async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+            agent = await Phones(sb).agent("alice", "agent_answers.xml")
+            sb.ready("a1")
+            udp_peer.send(raw_invite(udp_peer, b""), sb.port)  # no SDP: a late offer
+            while (ok := response(await udp_peer.recv())).status < 200:
+                assert ok.status != 183  # no early media without the caller's offer
+            assert ok.status == 200
+            offer = parse_sdp(ok.body)  # Switchboard's offer: the codec the agent chose
+            assert offer.audio().formats[0] == "0"
+            answer = SDP_PCMA.replace(b"PORT", str(media.port).encode())
+            answer = answer.replace(
+                b"RTP/AVP 8\r\na=rtpmap:8 PCMA", b"RTP/AVP 0\r\na=rtpmap:0 PCMU"
+            )
+            tag = ok.to_address().tag
+            ack = raw_request(
+                "ACK",
+                udp_peer.port,
+                to_tag=tag,
+                extra="Content-Type: application/sdp\r\n",
+                body=answer,
+            )
+            udp_peer.send(ack, sb.port)
+            # The agent's tone now reaches the caller's media port through the relay.
+            datagrams = [await media.recv() for _ in range(25)]
+            payload = b"".join(d[parse_header(d).payload_offset :] for d in datagrams)
+            assert dominant(read_pcm(decode(payload, ULAW_PCM)), TONES) == AGENT_TONE
+            bye = raw_request("BYE", udp_peer.port, to_tag=tag, cseq=2)
+            udp_peer.send(bye, sb.port)
+            assert response(await udp_peer.recv()).status == 200
+            await passed(agent)
+            await closed(sb, sb.intake.calls[0].call_id)
+    finally:
+        rtp.close()
