@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -240,11 +241,14 @@ async def _send(
     request: web.Request, socket: web.WebSocketResponse, outbox: Outbox, console: Console
 ) -> None:
     loop = asyncio.get_running_loop()
-    checked = loop.time()
+    interval = console.options.session_check_s
+    # A random first check: consoles opened together at the start of a shift must not all
+    # hit the session store in the same second ever after.
+    next_check = loop.time() + random.uniform(0.0, interval)
     while not socket.closed:
         frame = await outbox.next()
-        if loop.time() - checked >= console.options.session_check_s:
-            checked = loop.time()
+        if loop.time() >= next_check:
+            next_check = loop.time() + interval
             session = await reload_session(request)
             if session is None or session.user.agent_id != outbox.agent_id:
                 await socket.close(code=4401, message=b"signed out")

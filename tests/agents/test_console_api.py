@@ -3,14 +3,17 @@ and the real SQLite customer store."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
+from agents.console import ConsoleOptions
 from router import AgentState
-from tests.agents.console_app import ConsoleWorld
+from tests.agents.console_app import ConsoleWorld, add_users, build_console_app
 from tests.agents.support import UNKNOWN_NUMBER, VIP_NUMBER, add_vip, store_of
 from tests.web.support import sign_in
 
@@ -279,3 +282,21 @@ async def test_a_withheld_caller_needs_a_customer_before_the_wrap_up(
     assert [(i.interaction_id, i.notes) for i in view.recent_interactions] == [
         (written["interaction_id"], "Asked about opening hours")
     ]
+
+
+async def test_signing_out_closes_the_open_console(
+    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    world = build_console_app(tmp_path / "c.db", ConsoleOptions(session_check_s=0.0))
+    client = await aiohttp_client(world.app)
+    await add_users(world.app)
+    token = await sign_in(client, "ada")
+    async with client.ws_connect("/agent/console/ws") as socket:
+        assert (await socket.receive_json(timeout=10))["kind"] == "state"
+        await client.post("/signout", data={"csrf_token": token})
+        engine = world.runtime.engine
+        world.runtime.act(lambda now: engine.agent_login("ada", now))  # a frame to send
+        while (message := await socket.receive(timeout=10)).type is WSMsgType.TEXT:
+            pass
+        assert message.type is WSMsgType.CLOSE
+        assert socket.close_code == 4401
