@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
 from agents.console import ConsoleOptions
+from crm_bridge.interface import NewCustomer
 from router import AgentState
 from tests.agents.console_app import ConsoleWorld, add_users, build_console_app
 from tests.agents.support import UNKNOWN_NUMBER, VIP_NUMBER, add_vip, store_of
@@ -300,3 +301,26 @@ async def test_signing_out_closes_the_open_console(
             pass
         assert message.type is WSMsgType.CLOSE
         assert socket.close_code == 4401
+
+
+async def test_the_agent_picks_the_caller_among_several_matches(
+    world: ConsoleWorld, client: Client
+) -> None:
+    store = store_of(world.directory)
+    shared = "+44 161 496 0000"
+    first = await store.create_customer(NewCustomer(name="Pat Smith", numbers=(shared,)))
+    second = await store.create_customer(NewCustomer(name="Sam Smith", numbers=(shared,)))
+    token = await sign_in(client, "ada")
+    await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
+    world.arrive("c-pick", shared)
+    pop = await world.pop.wait("c-pick", 10)
+    assert pop["status"] == "candidates"
+    assert {c["customer_id"] for c in pop["candidates"]} == {first, second}
+
+    unknown = {"call_id": "c-pick", "customer_id": "999999"}
+    assert (await call(client, "POST", "/api/console/customer/choose", token, unknown))[0] == 404
+    choice = {"call_id": "c-pick", "customer_id": second}
+    assert (await call(client, "POST", "/api/console/customer/choose", token, choice))[0] == 204
+    _, state = await call(client, "GET", "/api/console", token)
+    assert state["pop"]["customer"]["name"] == "Sam Smith"
+    assert state["pop"]["number"] == "+441614960000"
