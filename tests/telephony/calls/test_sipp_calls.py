@@ -360,3 +360,15 @@ async def test_late_offer_caller_answers_in_the_ack_and_hears_the_agent(
             await closed(sb, sb.intake.calls[0].call_id)
     finally:
         rtp.close()
+
+
+async def test_the_agent_phone_holding_is_answered_recvonly(tmp_path: Path) -> None:
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+        phones = Phones(sb)
+        agent = await phones.agent("alice", "agent_holds_caller.xml")  # checks the recvonly
+        sb.ready("a1")
+        caller = await phones.caller("caller_hangs_up.xml", "5000")
+        await passed(agent)
+        await passed(caller)
+        await closed(sb, sb.intake.calls[0].call_id)
+        assert len(sb.events.of(CallFinished)) == 1
