@@ -1,22 +1,24 @@
 """The B2BUA: takes callers' INVITEs, queues them with the router, rings agents, bridges calls.
 
-The call flow (one caller, one agent):
+The call flow (one caller, one agent; README.md has the picture):
 
 1. INVITE from a trunk: the endpoint sends 100 Trying; the call is admitted through
    `CallIntake.admit`. Refused -> that final status; Redirected -> 302 with the Contact;
-   Enqueued -> 180 Ringing while the caller waits in the router's queue.
+   Enqueued -> 180 Ringing, then (early media) 183 with the relay's answer and ringback as RTP
+   while the caller waits in the router's queue.
 2. Router `Offer`: the agent's phone (registrar lookup of its SIP username) gets an INVITE
    whose SDP is the caller's offer pointed at an RTP relay port. `OfferTimedOut` or
    `OfferCancelled` while it rings -> CANCEL (RONA; the router offers the next agent).
-   4xx-6xx from the phone -> `offer_rejected`.
-3. The phone answers: ACK, `offer_answered`, and the caller gets 200 OK with the agent's answer
-   pointed at the relay. The relay joins both legs and tees both directions to the recorder.
+   4xx-6xx from the phone, or an answer without an offered codec -> `offer_rejected`.
+3. The phone answers: ACK, `offer_answered`, and the caller gets 200 OK pointed at the relay.
+   The relay joins both legs and tees both directions to the recorder.
 4. BYE from either side (or the console's hang-up) ends both legs, then `call_ended`.
 
 A caller's CANCEL while queued gets 487 and `caller_abandoned`. In a route's redirect mode,
 the caller gets a 302 to the offered agent's contact and the router hears the offer was
-answered and ended (no media through Switchboard). Logs carry Switchboard's call ids and
-agent ids, never callers' numbers.
+answered and ended (no media through Switchboard). The console's hold, resume and transfer
+re-INVITE or BYE the agent leg while the caller keeps its dialog. Logs carry Switchboard's
+call ids and agent ids, never callers' numbers.
 """
 
 from __future__ import annotations
