@@ -448,6 +448,8 @@ class B2bua(SipHandler):
             log.info("call %s reconnected to agent %s", call.call_id, leg.agent_id)
             return
         caller_answer = await call.media.bridge(answer, self.recordings, call.call_id)
+        if call.ended:
+            return  # the caller hung up (CANCEL) while the ringback stopped; _end BYEd the agent
         tx = call.invite_tx
         contact = self._contact(tx.source.transport)
         response = tx.create_response(
