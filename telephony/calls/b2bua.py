@@ -284,17 +284,28 @@ class B2bua(SipHandler):
             call = self._calls.get(event.call_id)
             if call is None:
                 continue
-            if isinstance(event, Offer):
-                call.offered_agent = event.agent_id
-                self._spawn(self._ring(call, event.agent_id))
-            elif isinstance(event, OfferTimedOut | OfferCancelled):
-                self._withdraw(call, event.agent_id)
-            elif isinstance(event, Overflowed):
-                self._overflowed(call, event)
-            elif not call.ended and not call.transferring:
-                # The engine ended a connected call on its own (an abandon after the answer).
-                call.connected = False
-                self._end(call, None)
+            try:
+                self._on_event(call, event)
+            except Exception:
+                # One call's failure must not reach whoever fed the engine (another call's
+                # INVITE, a timer): log it, and that call ends.
+                log.exception("call %s: handling %s failed", call.call_id, type(event).__name__)
+                self._end(call, None, status=500)
+
+    def _on_event(
+        self, call: Call, event: Offer | OfferTimedOut | OfferCancelled | Overflowed | CallFinished
+    ) -> None:
+        if isinstance(event, Offer):
+            call.offered_agent = event.agent_id
+            self._spawn(self._ring(call, event.agent_id))
+        elif isinstance(event, OfferTimedOut | OfferCancelled):
+            self._withdraw(call, event.agent_id)
+        elif isinstance(event, Overflowed):
+            self._overflowed(call, event)
+        elif not call.ended and not call.transferring:
+            # The engine ended a connected call on its own (an abandon after the answer).
+            call.connected = False
+            self._end(call, None)
 
     def _withdraw(self, call: Call, agent_id: str) -> None:
         if call.offered_agent == agent_id:
