@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ from config.cli import main
 from tests.config.helpers import BASE, EXAMPLE
 
 QUEUES = ["sales", "support", "vip_care", "billing"]
+ROOT = EXAMPLE.parents[1]
 
 
 def simulate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -130,3 +135,29 @@ def test_no_answer_share_of_one_is_refused_by_the_router(
     assert (code, out) == (1, "")
     assert err.startswith("switchboard simulate: ")
     assert "no_answer_share" in err
+
+
+def make_run_command() -> list[str]:
+    """Return the command `make run` runs, with $(BIN) pointing at this interpreter's bin."""
+    recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("\nrun:", 1)[1]
+    line = recipe.splitlines()[1].strip()
+    return shlex.split(line.replace("$(BIN)", str(Path(sys.executable).parent)))
+
+
+def test_make_run_prints_the_same_report_in_every_process() -> None:
+    """`make run` simulates the example; the report is the same in a fresh process whatever
+    Python's string-hash seed (set or dict order leaking into decisions would change it)."""
+    command = make_run_command()
+    assert command[1:3] == ["simulate", "config/example.yaml"]
+    outputs = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90, check=False
+        )
+        assert (done.returncode, done.stderr) == (0, "")
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
+    lines = outputs[0].splitlines()
+    assert lines[0].startswith("simulated 60 min at 2 calls/min, seed 1: ")
+    assert [line.split()[0] for line in lines[2:6]] == QUEUES
