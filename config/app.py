@@ -3,7 +3,9 @@
 Each package exposes `setup(app, ...)` and receives typed values, never the environment. Each
 resource has ONE cleanup context, started in the order added and torn down in reverse: the
 database engine first (so it is there for every later resource and closed last), then the
-customer directory, then each package's background tasks.
+customer directory, the web foundation, routing, the board (its event log), the admin,
+recordings, the agent console with the screen pop, and telephony last, so that on shutdown
+the calls end first and their events still reach the event log before it flushes.
 """
 
 from __future__ import annotations
@@ -19,12 +21,28 @@ import aiohttp_remotes
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import admin
 import agents
+import agents.console
+import board
+import board.web
 import crm_bridge.app
+import recording
+import telephony.calls
 from agents.ratelimit import Limit, SignInLimits
+from board.eventlog import read_records
+from board.live import Routing
+from config.adapters import PhoneOffers, StartedCallControl, customer_name, pop_context
 from config.database import create_engine, upgrade
+from config.drain import add_drain_hook
+from config.loader import load_config
+from config.routing import ROUTING, RoutingService, loop_call_at, loop_time, routing_context
 from config.settings import Settings
+from config.sip_credentials import load_sip_credentials
+from crm_bridge.app import CUSTOMER_DIRECTORY
 from crm_bridge.config import CrmConfig
+from screenpop import ScreenPop
+from telephony.sip.registrar import Registrar
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +53,8 @@ ENGINE = web.AppKey("config.engine", AsyncEngine)
 MIGRATIONS: Sequence[tuple[Path, str]] = (
     (agents.MIGRATIONS_DIR, agents.VERSION_TABLE),
     (crm_bridge.app.MIGRATIONS_DIR, crm_bridge.app.VERSION_TABLE),
+    (board.MIGRATIONS_DIR, board.VERSION_TABLE),
+    (admin.MIGRATIONS_DIR, admin.VERSION_TABLE),
 )
 
 CleanupContext = Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]
@@ -98,4 +118,75 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database_context(engine))
     crm_bridge.app.setup(app, engine, crm_config(settings))
     agents.setup(app, engine, web_options(settings))
+    # A bad routing config stops the start here, with every issue (ConfigInvalid).
+    config = load_config(settings.config_file)
+    routing = RoutingService(config, loop_time, loop_call_at)
+    app[ROUTING] = routing
+    app.cleanup_ctx.append(routing_context(routing))
+    pop = ScreenPop(
+        lambda: app[CUSTOMER_DIRECTORY],
+        agents.console.identify_in_engine(lambda: routing.runtime),
+    )
+    metrics = board.web.setup(
+        app, engine, lambda: board_routing(routing), customer_of=customer_name(pop)
+    )
+    admin.setup(
+        app,
+        engine,
+        admin.AdminOptions(
+            initial=config,
+            source=str(settings.config_file),
+            apply=routing.apply,
+            read_events=lambda start, end: read_records(engine, start, end),
+        ),
+    )
+    store = recording.RecordingStore(
+        settings.data_dir / "recordings", retention_days=settings.recording_retention_days
+    )
+    recording.setup(app, store)
+    # The lookup starts as the call enters its queue and runs beside it (never delays it).
+    routing.on_arrival(pop.call_arrived)
+    app.cleanup_ctx.append(pop_context(pop))
+    credentials_file = settings.sip_credentials_file
+    agents.console.setup(
+        app,
+        routing=lambda: agents.console.ConsoleRouting(
+            routing.runtime, routing.queues, routing.agents
+        ),
+        directory=lambda: app[CUSTOMER_DIRECTORY],
+        pops=pop,
+        reason_codes=lambda: {k: v.name for k, v in routing.config.reason_codes.items()},
+        dispositions=lambda: [
+            agents.console.DispositionChoice(k, v.name, frozenset(v.queues))
+            for k, v in routing.config.dispositions.items()
+        ],
+        # Without telephony, the console drives the engine alone (agents on external phones).
+        call_control=None if credentials_file is None else StartedCallControl(app, routing),
+        offers=None if credentials_file is None else PhoneOffers(routing),
+    )
+    if credentials_file is None:
+        log.warning("no sip_credentials_file: agents' phones cannot register, SIP stays off")
+        return app
+    registrar = Registrar(
+        load_sip_credentials(credentials_file),
+        realm=settings.sip_realm,
+        nonce_secret=settings.secret_key.encode() or None,
+    )
+    telephony.calls.setup(
+        app,
+        intake=routing,
+        runtime=routing.runtime,
+        registrar=registrar,
+        recordings=store,
+        host=settings.sip_host,
+        port=settings.sip_port,
+        rtp_ports=(settings.rtp_port_first, settings.rtp_port_last),
+        count_message=metrics.sip_message,
+    )
+    add_drain_hook(app, lambda deadline: app[telephony.calls.B2BUA].drain(deadline))
     return app
+
+
+def board_routing(routing: RoutingService) -> Routing:
+    """Return what the board reads from routing (the queues and agents in force)."""
+    return Routing(routing.runtime, routing.queues, routing.agents)

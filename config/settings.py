@@ -23,8 +23,11 @@ class Settings(BaseModel):
     redis_url: str = ""
     sip_host: str = "127.0.0.1"
     sip_port: int = Field(default=5060, ge=0, le=65535)
-    # YAML/JSON file of the agents' SIP phone secrets (config/sip_credentials.py); empty: none.
+    # YAML/JSON file of the agents' SIP phone secrets (config/sip_credentials.py); without
+    # it no phone can register, so the SIP listener stays off (web and routing only).
     sip_credentials_file: Path | None = None
+    # The digest realm agents' phones authenticate in (an "ha1" secret is hashed with it).
+    sip_realm: str = Field(default="switchboard", min_length=1)
     # The RTP relay binds the even ports of this range, two per bridged call.
     rtp_port_first: int = Field(default=20000, ge=1024, le=65535)
     rtp_port_last: int = Field(default=29999, ge=1024, le=65535)
