@@ -651,12 +651,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         profile_to = os.environ.get("SIP_CPS_PROFILE")
         if profile_to:
-            # Profile Switchboard's side of each run into SIP_CPS_PROFILE-<mode>-<pid>, in CPU
-            # time: wall time would charge the time the process waits for a core to the
-            # syscall that gave it up (sendto, mostly) on a busy machine.
+            # Profile Switchboard's side of each run into SIP_CPS_PROFILE-<mode>-<pid>. In wall
+            # time (a CPU-time timer costs a syscall per call, too slow under load): on a busy
+            # machine the syscalls that give up the core (sendto) look slower than they are.
             import cProfile
 
-            profile = cProfile.Profile(time.process_time)
+            profile = cProfile.Profile()
             profile.runcall(asyncio.run, serve(args.serve, args.agents))
             profile.dump_stats(f"{profile_to}-{args.serve}-{os.getpid()}")
         else:
