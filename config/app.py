@@ -128,7 +128,12 @@ def create_app(settings: Settings) -> web.Application:
         agents.console.identify_in_engine(lambda: routing.runtime),
     )
     metrics = board.web.setup(
-        app, engine, lambda: board_routing(routing), customer_of=customer_name(pop)
+        app,
+        engine,
+        lambda: board_routing(routing),
+        # Without a token, /metrics needs a signed-in supervisor: nothing public by default.
+        board.BoardOptions(metrics_token=settings.metrics_token or None),
+        customer_of=customer_name(pop),
     )
     admin.setup(
         app,
@@ -148,7 +153,7 @@ def create_app(settings: Settings) -> web.Application:
     routing.on_arrival(pop.call_arrived)
     app.cleanup_ctx.append(pop_context(pop))
     credentials_file = settings.sip_credentials_file
-    agents.console.setup(
+    console = agents.console.setup(
         app,
         routing=lambda: agents.console.ConsoleRouting(
             routing.runtime, routing.queues, routing.agents
@@ -164,6 +169,8 @@ def create_app(settings: Settings) -> web.Application:
         call_control=None if credentials_file is None else StartedCallControl(app, routing),
         offers=None if credentials_file is None else PhoneOffers(routing),
     )
+    # Read at scrape time, beside the board's own websockets.
+    metrics.websocket_connections.labels("console").set_function(lambda: console.hub.connections)
     if credentials_file is None:
         log.warning("no sip_credentials_file: agents' phones cannot register, SIP stays off")
         return app

@@ -48,6 +48,8 @@ class Settings(BaseModel):
     session_absolute_timeout_s: int = Field(default=43200, ge=300)
     # Mark cookies Secure even over plain HTTP (a TLS-terminating proxy sits in front).
     force_secure_cookies: bool = False
+    # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; empty: supervisors only.
+    metrics_token: str = ""
     # Addresses or networks (comma-separated) of the reverse proxy in front, whose
     # X-Forwarded-For/-Proto/-Host are believed; empty: none are, the peer is the client.
     trusted_proxies: str = ""

@@ -163,3 +163,18 @@ async def test_with_sip_credentials_the_app_answers_calls_through_routing(
         assert DRAIN_HOOKS in app and app[DRAIN_HOOKS].hooks
     finally:
         transport.close()
+
+
+async def test_prometheus_scrapes_with_the_configured_token_and_sees_console_sockets(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    token = "scrape-" + "x" * 24
+    app = create_app(Settings(data_dir=tmp_path, config_file=EXAMPLE, metrics_token=token))
+    client = await aiohttp_client(app)
+    refused = await client.get("/metrics", allow_redirects=False)
+    assert refused.status in (401, 403)
+    response = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 200
+    text = await response.text()
+    assert 'switchboard_websocket_connections{endpoint="console"} 0.0' in text
+    assert 'switchboard_queue_callers_waiting{queue="vip_care"} 0.0' in text
