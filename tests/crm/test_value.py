@@ -106,6 +106,9 @@ async def test_interaction_rescores_the_customer_without_a_rescan(
     store = make_store(clock=lambda: now[0])
     cid = await store.create_customer(NewCustomer(name="Decaying"))
     await store.add_order(cid, 1_000_000, 400_000, NOW)
+    # The same order for a bystander nobody calls: its stored score must not move.
+    bystander = await store.create_customer(NewCustomer(name="Quiet"))
+    await store.add_order(bystander, 1_000_000, 400_000, NOW)
     # (1 + 1/12 + 1 + 2 * 0.2) / 5
     assert (await store.customer_360(cid)).value.score == pytest.approx(49.666667, abs=1e-5)
 
@@ -125,6 +128,11 @@ async def test_interaction_rescores_the_customer_without_a_rescan(
     assert view.value.score == pytest.approx(8.0)
     assert view.value.tier is ValueTier.STANDARD
     assert (await store.lookup(None, customer_id=cid)).tier is ValueTier.STANDARD
+    # Only the customer written to was rescored: a rescan of everyone at day 400 would have
+    # decayed the bystander to 8.0 too.
+    quiet = (await store.customer_360(bystander)).value
+    assert quiet.score == pytest.approx(49.666667, abs=1e-5)
+    assert quiet.tier is ValueTier.GOLD
 
 
 def test_pure_scoring_agrees_with_the_store_formula() -> None:
