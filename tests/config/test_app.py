@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,9 @@ from config.app import create_app
 from config.drain import DRAIN_HOOKS
 from config.routing import ROUTING, RoutingService
 from config.settings import Settings
-from router import AgentState, Event
+from crm_bridge.app import CUSTOMER_DIRECTORY
+from crm_bridge.interface import NewCustomer
+from router import AgentState, CallQueued, Event
 from router.intake import Enqueued, IncomingCall
 from telephony.calls import SIP_ENDPOINT
 from tests.config.helpers import EXAMPLE
@@ -178,3 +180,31 @@ async def test_prometheus_scrapes_with_the_configured_token_and_sees_console_soc
     text = await response.text()
     assert 'switchboard_websocket_connections{endpoint="console"} 0.0' in text
     assert 'switchboard_queue_callers_waiting{queue="vip_care"} 0.0' in text
+
+
+async def test_the_crm_lookup_at_arrival_makes_the_account_owner_the_preferred_agent(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    client, routing = await started(tmp_path, aiohttp_client)
+    assert client.app is not None
+    directory = client.app[CUSTOMER_DIRECTORY]
+    await directory.create_customer(
+        NewCustomer(name="Grace Hopper", numbers=("+447700900555",), owner_agent="ines.moreau")
+    )
+    identified = asyncio.Event()
+
+    def follow(batch: Sequence[Event]) -> None:
+        if any(isinstance(e, CallQueued) and e.reason.step == "customer identified" for e in batch):
+            identified.set()
+
+    routing.runtime.subscribe(follow)
+    for agent_id in ("jakub.nowak", "ines.moreau"):
+        routing.runtime.act(lambda now, a=agent_id: routing.engine.agent_login(a, now))
+    admission = routing.admit(IncomingCall("grace", "+447700900555", VIP_LINE))
+    assert isinstance(admission, Enqueued)
+    await asyncio.wait_for(identified.wait(), timeout=10)
+    # Jakub is free first, but the caller now waits for her account owner.
+    routing.runtime.act(lambda now: routing.engine.agent_ready("jakub.nowak", now))
+    assert routing.engine.call_agent("grace") is None
+    routing.runtime.act(lambda now: routing.engine.agent_ready("ines.moreau", now))
+    assert routing.engine.call_agent("grace") == "ines.moreau"
