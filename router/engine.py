@@ -12,6 +12,9 @@ Rules worth knowing: a bullseye step whose pool has nobody logged in is skipped 
 caller reaches it (pools are nested, so skipping only widens sooner). A ringing caller's
 limits wait for the offer: if the offer fails after the max wait, the caller overflows then.
 A hot reload keeps callers' places but restarts any preferred-agent wait as a normal wait.
+A blind transfer ends the agent's part (wrap-up) and re-enters the caller with a fresh wait
+(its `Call.arrival` stays the original). A customer identified after arrival re-keys a waiting
+caller's tier and may give it a preferred agent, as if both had been known at arrival.
 
 How a decision stays O(log n) (no scan of agents or callers):
 
