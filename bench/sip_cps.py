@@ -108,7 +108,7 @@ async def serve(mode: str, agents: int) -> None:
     for signum in (signal.SIGUSR1, signal.SIGTERM):
         loop.add_signal_handler(signum, signals.put_nowait, signum)
     report({"ready": app[SIP_ENDPOINT].port})
-    cpu_at_start = cpu_seconds()
+    cpu_at_start, sys_at_start = cpu_seconds(), system_seconds()
     lag = LoopLag(loop)
     try:
         while await signals.get() != signal.SIGTERM:
@@ -117,7 +117,7 @@ async def serve(mode: str, agents: int) -> None:
             for name in names:
                 runtime.act(functools.partial(engine.agent_login, name))
                 runtime.act(functools.partial(engine.agent_ready, name))
-            cpu_at_start = cpu_seconds()
+            cpu_at_start, sys_at_start = cpu_seconds(), system_seconds()
             lag.stop()
             lag = LoopLag(loop)
             report({"agents_ready": len(names) - len(missing)})
@@ -125,6 +125,7 @@ async def serve(mode: str, agents: int) -> None:
         report(
             {
                 "cpu_s": cpu_seconds() - cpu_at_start,
+                "system_cpu_s": system_seconds() - sys_at_start,
                 "calls_in_progress": app[B2BUA].calls,
                 "server_transactions": server_txs,
                 "client_transactions": client_txs,
@@ -166,6 +167,11 @@ class LoopLag:
         self._handle.cancel()
 
 
+def system_seconds() -> float:
+    """Return this process's CPU time in the kernel (system calls: sockets, mostly)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
 def cpu_seconds() -> float:
     """Return this process's user + system CPU time."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -197,6 +203,8 @@ class Run:
     setup_ms_p50: float | None
     setup_ms_p99: float | None
     server_cpu_share: float
+    server_cpu_ms_per_call: float
+    server_kernel_share: float
     sipp_cpu_share: float
     lag_ms_p99: float
     lag_ms_max: float
@@ -214,7 +222,9 @@ class Run:
             f"{self.successful}/{self.calls} ok, {self.failed} failed, "
             f"{self.agent_failed} agent-side failures, {self.retransmissions} retransmissions, "
             f"{self.udp_drops} UDP datagrams dropped; "
-            f"{setup}; Switchboard CPU {self.server_cpu_share:.0%} of a core, "
+            f"{setup}; Switchboard CPU {self.server_cpu_share:.0%} of a core "
+            f"({self.server_cpu_ms_per_call:.2f} ms/call, {self.server_kernel_share:.0%} in "
+            "the kernel), "
             f"sipp {self.sipp_cpu_share:.0%}; loop lag p99 {self.lag_ms_p99:.0f} ms, "
             f"max {self.lag_ms_max:.0f} ms; load {self.load_before[0]:.1f} -> "
             f"{self.load_after[0]:.1f}"
@@ -478,6 +488,8 @@ async def run_once(mode: str, rate: int, duration: int, agents: int, log_level: 
         setup_ms_p50=statistics.median(times) if times else None,
         setup_ms_p99=percentile(times, 0.99) if times else None,
         server_cpu_share=final["cpu_s"] / wall,
+        server_cpu_ms_per_call=1000 * final["cpu_s"] / calls,
+        server_kernel_share=final["system_cpu_s"] / final["cpu_s"] if final["cpu_s"] else 0.0,
         sipp_cpu_share=sipp_cpu / wall,
         lag_ms_p99=final["lag_ms_p99"],
         lag_ms_max=final["lag_ms_max"],
@@ -565,17 +577,18 @@ def section(results: dict[str, list[Run]], runs: list[Run], args: argparse.Names
         "bisecting), held by each of "
         f"{args.repeat} runs in a row; the figures are medians over those runs. Setup time is "
         "INVITE to the 302 (redirect) or the 200 (bridged) as the caller sees it (p50 and p99 "
-        "over a run's calls); CPU is a share of one core over the run; loop lag is how late "
-        "Switchboard's event loop ran a 50 ms timer (p99).",
+        "over a run's calls); CPU is a share of one core over the run (user + kernel), and "
+        "per call the Switchboard process's CPU time over the calls placed; loop lag is how "
+        "late Switchboard's event loop ran a 50 ms timer (p99).",
         "",
         "| mode | calls/s, 0 failed | runs x calls | setup p50 | setup p99 | retrans. | "
-        "Switchboard CPU | sipp CPU | loop lag p99 | load avg (1 min) | goal |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "Switchboard CPU | CPU per call | sipp CPU | loop lag p99 | load avg (1 min) | goal |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for mode, held in results.items():
         goal = GOALS[mode]
         if not held:
-            lines.append(f"| {mode} | none held | | | | | | | | | >= {goal}: NOT met |")
+            lines.append(f"| {mode} | none held | | | | | | | | | | >= {goal}: NOT met |")
             continue
         rate = held[0].rate
         verdict = "met" if rate >= goal else "NOT met"
@@ -589,6 +602,7 @@ def section(results: dict[str, list[Run]], runs: list[Run], args: argparse.Names
             f"| {mode} | {rate:,} | {len(held)} x {held[0].calls:,} | "
             f"{ms(median('setup_ms_p50'))} | {ms(median('setup_ms_p99'))} | "
             f"{median('retransmissions'):,.0f} | {median('server_cpu_share'):.0%} | "
+            f"{median('server_cpu_ms_per_call'):.2f} ms | "
             f"{median('sipp_cpu_share'):.0%} | {median('lag_ms_p99'):.0f} ms | "
             f"{min(loads):.1f}-{max(loads):.1f} | >= {goal}: {verdict} |"
         )
