@@ -324,3 +324,22 @@ async def test_the_agent_picks_the_caller_among_several_matches(
     _, state = await call(client, "GET", "/api/console", token)
     assert state["pop"]["customer"]["name"] == "Sam Smith"
     assert state["pop"]["number"] == "+441614960000"
+
+
+async def test_an_auto_answer_queue_connects_without_a_click(
+    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    options = ConsoleOptions(auto_answer_queues=frozenset({"support"}))
+    world = build_console_app(tmp_path / "c.db", options)
+    client = await aiohttp_client(world.app)
+    await add_users(world.app)
+    token = await sign_in(client, "ada")
+    async with client.ws_connect("/agent/console/ws") as socket:
+        await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
+        world.arrive("c-auto", UNKNOWN_NUMBER, "support")
+        frames: list[dict[str, Any]] = []
+        while not (frames and frames[-1]["kind"] == "state" and frames[-1]["call"]):
+            frames.append(await socket.receive_json(timeout=10))
+        # The ringing state may never be sent: the newer state replaced it in the outbox.
+        assert frames[-1]["call"]["call_id"] == "c-auto"
+    assert world.runtime.engine.agent_snapshot("ada").state is AgentState.ON_CALL
