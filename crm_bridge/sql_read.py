@@ -149,7 +149,8 @@ _HEAD = (
     )
     .where(customers.c.id == _CID)
 )
-# Numbers and emails in one round trip.
+# Numbers and emails in one round trip, each in the order they were given (the first is the
+# customer's main one); without the ORDER BY each database returns them in its index order.
 _CONTACT_POINTS = union_all(
     select(
         literal_column("'phone'").label("kind"),
@@ -159,7 +160,7 @@ _CONTACT_POINTS = union_all(
     select(
         literal_column("'email'").label("kind"), emails.c.address.label("value"), emails.c.id
     ).where(emails.c.customer_id == _CID),
-)
+).order_by(literal_column("kind"), literal_column("id"))
 _OPEN_CASES = (
     select(cases)
     .where(cases.c.customer_id == _CID, cases.c.status != "closed")

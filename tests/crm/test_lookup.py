@@ -143,3 +143,28 @@ async def test_bad_new_customers_are_refused(store: SqlDirectory) -> None:
         await store.create_customer(NewCustomer(name="X", emails=("nobody",)))
     with pytest.raises(CustomerNotFound):
         await store.customer_360("424242")
+
+
+async def test_the_whole_static_profile_reads_back(store: SqlDirectory) -> None:
+    cid = await store.create_customer(
+        NewCustomer(
+            name="Marie Curie",
+            numbers=("01632 960123", "+33 1 23 45 67 89"),
+            emails=("marie@radium.example", "m.curie@lab.example"),
+            account_number="RAD-88",
+            company="Radium Institute",
+            language="fr",
+            owner_agent="ines.moreau",
+            notes="Prefers French; call after 10:00.",
+        )
+    )
+    found = await store.lookup("+33 1 23 45 67 89")
+    assert found.customer is not None
+    assert (found.customer.name, found.customer.account_number) == ("Marie Curie", "RAD-88")
+    assert (found.customer.company, found.customer.language) == ("Radium Institute", "fr")
+    assert found.customer.owner_agent == "ines.moreau"
+    view = await store.customer_360(cid)
+    assert view.customer == found.customer
+    assert view.numbers == ("+441632960123", "+33123456789")
+    assert view.emails == ("marie@radium.example", "m.curie@lab.example")
+    assert view.notes == "Prefers French; call after 10:00."

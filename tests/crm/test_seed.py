@@ -63,7 +63,10 @@ async def test_seeded_store_is_usable_and_skewed(
             )
         ).scalars()
         first_mobile = await conn.scalar(
-            select(phone_numbers.c.e164).where(phone_numbers.c.customer_id == 1)
+            select(phone_numbers.c.e164)
+            .where(phone_numbers.c.customer_id == 1)
+            .order_by(phone_numbers.c.id)
+            .limit(1)
         )
     assert list(shared)
     assert first_mobile is not None
