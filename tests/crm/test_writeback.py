@@ -217,3 +217,37 @@ async def test_unknown_caller_outcomes_are_checked(
 ) -> None:
     with pytest.raises(InvalidInput, match=field):
         await store.record_outcome(outcome(None, **changes))
+
+
+@pytest.mark.parametrize(
+    ("kind", "seen_from_the_other"),
+    [("referred_by", "referred"), ("parent_account", "child_account"), ("family", "family")],
+)
+async def test_each_relationship_reads_from_both_ends(
+    store: SqlDirectory, kind: str, seen_from_the_other: str
+) -> None:
+    child = await store.create_customer(NewCustomer(name="Child Ltd"))
+    parent = await store.create_customer(NewCustomer(name="Parent plc"))
+    await store.add_relationship(child, parent, kind)
+    child_view = await store.customer_360(child)
+    parent_view = await store.customer_360(parent)
+    assert [(r.kind, r.name) for r in child_view.relationships] == [(kind, "Parent plc")]
+    assert [(r.kind, r.name) for r in parent_view.relationships] == [
+        (seen_from_the_other, "Child Ltd")
+    ]
+
+
+async def test_a_company_lists_each_contacts_role(store: SqlDirectory) -> None:
+    people = {}
+    for role in ("decision_maker", "buyer", "user"):
+        people[role] = await store.create_customer(NewCustomer(name=f"The {role}"))
+        await store.add_company_role(people[role], "Initech", role)
+    await store.add_company_role(people["buyer"], "Initech", "user")
+    expected = {
+        "decision_maker": [("Initech", "decision_maker")],
+        "buyer": [("Initech", "buyer"), ("Initech", "user")],  # one person, two roles
+        "user": [("Initech", "user")],
+    }
+    for role, cid in people.items():
+        roles = [(r.company, r.role) for r in (await store.customer_360(cid)).roles]
+        assert roles == expected[role]
