@@ -240,14 +240,16 @@ class CallMedia:
 
     async def close(self) -> object | None:
         """Stop everything, free the ports and finish the recording (returned, if any)."""
-        await self._stop_player()
+        # The recording ends first, right as the call does, so the WAV has the call's length
+        # however long closing the sockets takes.
         self.session.tee = None
-        self.session.close()
-        await self.session.wait_closed()
         recorder, self.recorder = self.recorder, None
-        if recorder is None:
-            return None
-        return await recorder.finish()
+        try:
+            return None if recorder is None else await recorder.finish()
+        finally:
+            await self._stop_player()
+            self.session.close()
+            await self.session.wait_closed()
 
     def _expect(self, side: Side, sdp: SessionDescription) -> None:
         endpoint = sdp.audio_endpoint()

@@ -106,14 +106,18 @@ class EventLog:
         return next(t for t, e in self.seen if match(e))
 
     async def wait(self, kind: type[E], match: Callable[[E], bool] = lambda _: True) -> E:
-        """Wait for an event of a kind that matches."""
-        async with asyncio.timeout(WAIT):
-            while True:
-                for _, event in self.seen:
-                    if isinstance(event, kind) and match(event):
-                        return event
-                self.changed.clear()
-                await self.changed.wait()
+        """Wait for an event of a kind that matches (a timeout lists the events seen)."""
+        try:
+            async with asyncio.timeout(WAIT):
+                while True:
+                    for _, event in self.seen:
+                        if isinstance(event, kind) and match(event):
+                            return event
+                    self.changed.clear()
+                    await self.changed.wait()
+        except TimeoutError:
+            seen = "\n".join(repr(e) for _, e in self.seen)
+            raise AssertionError(f"no matching {kind.__name__}; events:\n{seen}") from None
 
 
 @dataclass

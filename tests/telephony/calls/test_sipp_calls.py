@@ -146,7 +146,8 @@ async def test_caller_cancels_while_queued(transport: str, tmp_path: Path) -> No
 
 
 async def test_ring_no_answer_cancels_and_the_next_agent_answers(tmp_path: Path) -> None:
-    quick = QueueSpec(id="sales", offer_timeout_s=1.0, wrap_up_s=30.0, rona_max_misses=1)
+    # a1 rings for 1.5 s unanswered; a2 answers at once (well within its own 1.5 s).
+    quick = QueueSpec(id="sales", offer_timeout_s=1.5, wrap_up_s=30.0, rona_max_misses=1)
     agents = {"a1": "alice", "a2": "bob"}
     async with switchboard(tmp_path, [quick], agents, ROUTES) as sb:
         phones = Phones(sb)
