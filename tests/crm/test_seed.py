@@ -16,7 +16,7 @@ from crm_bridge.app import MIGRATIONS_DIR, VERSION_TABLE
 from crm_bridge.interface import LookupStatus, NewCustomer
 from crm_bridge.seed import seed_demo
 from crm_bridge.sql_store import SqlDirectory
-from crm_bridge.tables import customers, interactions, orders, phone_numbers
+from crm_bridge.tables import metadata, phone_numbers
 from tests.crm.conftest import NOW
 
 
@@ -24,7 +24,7 @@ async def snapshot(engine: AsyncEngine) -> list[list[tuple[object, ...]]]:
     async with engine.connect() as conn:
         return [
             [tuple(r) for r in await conn.execute(select(t).order_by(*t.primary_key.columns))]
-            for t in (customers, phone_numbers, orders, interactions)
+            for t in metadata.sorted_tables
         ]
 
 
@@ -53,6 +53,7 @@ async def test_seeded_store_is_usable_and_skewed(
     report = await seed_demo(engine, 1_200, 5, NOW, region="GB")
     assert report.customers == 1_200
     assert report.orders > 0 and report.interactions > 0 and report.cases > 0
+    assert report.companies > 0 and report.relationships > 0
     store = make_store()
 
     async with engine.connect() as conn:
