@@ -373,10 +373,6 @@ def test_shared_sip_username_is_refused_on_each_agent() -> None:
 
 
 def test_shared_dialled_number_is_refused() -> None:
-    text = edit(
-        "agents:",
-        "routes2: {}\nagents:",
-    )
     text = BASE.replace(
         "agents:", '  second:\n    dnis: "+441632960100"\n    queue: support\nagents:'
     )

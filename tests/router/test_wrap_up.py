@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from router import AgentState, InvalidTransition, QueueSpec, UnknownAgent, UnknownCall
+from router import (
+    AgentState,
+    InvalidTransition,
+    QueueSpec,
+    RoutingError,
+    UnknownAgent,
+    UnknownCall,
+    UnknownQueue,
+)
 from tests.router.helpers import agent, call, engine, offers, ready, states
 
 
@@ -76,15 +84,17 @@ def test_snapshot_tracks_state_since_and_call() -> None:
         (lambda e: e.offer_answered("c1", 3), InvalidTransition),
         (lambda e: e.wrap_up_done("a1", 3), InvalidTransition),
         (lambda e: e.call_arrived(call("c1", "q", 1), 3), InvalidTransition),
-        (lambda e: e.call_arrived(call("c9", "nope", 1), 3), Exception),
-        (lambda e: e.call_arrived(call("c9", "q", 10), 3), Exception),
+        (lambda e: e.call_arrived(call("c9", "nope", 1), 3), UnknownQueue),
+        (lambda e: e.call_arrived(call("c9", "q", 10), 3), RoutingError),
     ],
 )
 def test_bad_inputs_are_refused_with_a_clear_error(action, error) -> None:  # type: ignore[no-untyped-def]
     e = on_call()
+    before = (e.agent_snapshot("a1"), e.call_ids())
     with pytest.raises(error) as info:
         action(e)
     assert str(info.value)
+    assert (e.agent_snapshot("a1"), e.call_ids()) == before, "a refusal changes nothing"
 
 
 def test_a_refusal_is_logged_without_the_callers_number(caplog: pytest.LogCaptureFixture) -> None:
