@@ -121,6 +121,7 @@ class SipEndpoint:
             self._on_message,
             self._on_parse_error,
             on_unreachable=self._on_unreachable,
+            on_retransmission=self._on_retransmission,
             udp=udp,
             tcp=tcp,
             count=count_message,
@@ -128,6 +129,9 @@ class SipEndpoint:
         self._server_txs: dict[TxKey, ServerTransaction] = {}
         self._client_txs: dict[tuple[str, str], ClientTransaction] = {}
         self._invites: dict[tuple[str, int], ServerTransaction] = {}
+        # Live UDP server transactions by the datagram that opened them: under load a peer
+        # retransmits before the answer reaches it, and the copies need no parsing.
+        self._by_datagram: dict[bytes, ServerTransaction] = {}
         self._dialogs: dict[DialogKey, Dialog] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -259,6 +263,13 @@ class SipEndpoint:
     def _on_unreachable(self, peer: Peer) -> None:
         for tx in [tx for tx in self._client_txs.values() if tx.destination == peer]:
             tx.transport_failed()
+
+    def _on_retransmission(self, data: bytes, peer: Peer) -> str | None:
+        tx = self._by_datagram.get(data)
+        if tx is None or tx.source != peer:
+            return None
+        tx.retransmission_received()
+        return tx.method
 
     def _on_response(self, response: Response, peer: Peer) -> None:
         try:
@@ -425,11 +436,16 @@ class SipEndpoint:
         self._server_txs[tx.key] = tx
         if tx.is_invite:
             self._invites[(request.call_id, request.cseq().number)] = tx
+        if request.wire and not peer.reliable:
+            self._by_datagram[request.wire] = tx
         return tx
 
     def _server_terminated(self, tx: ServerTransaction) -> None:
         if self._server_txs.get(tx.key) is tx:
             del self._server_txs[tx.key]
+        wire = tx.request.wire
+        if wire and self._by_datagram.get(wire) is tx:
+            del self._by_datagram[wire]
         if tx.is_invite:
             invite_key = (tx.request.call_id, tx.request.cseq().number)
             if self._invites.get(invite_key) is tx:

@@ -84,11 +84,13 @@ class SipMessage:
     headers change: treat them as read-only, and change a message through `headers`.
     """
 
-    __slots__ = ("body", "headers")
+    __slots__ = ("body", "headers", "wire")
 
     def __init__(self, headers: Headers | None = None, body: bytes = b"") -> None:
         self.headers = headers if headers is not None else Headers()
         self.body = body
+        # The bytes this message was parsed from (empty for a message built here).
+        self.wire = b""
 
     def start_line(self) -> str:
         """Return the request or status line."""
@@ -261,6 +263,7 @@ def parse_message(data: bytes, *, framed: bool = False) -> Request | Response:
     On UDP the datagram is the boundary: a body longer than Content-Length is truncated to it,
     a shorter one is an error (RFC 3261 §18.3).
     """
+    original = data
     # Leading blank lines are keep-alives or sloppy senders (RFC 3261 §7.5 says ignore them).
     data = data.lstrip(b"\r\n")
     split = split_head(data)
@@ -289,7 +292,9 @@ def parse_message(data: bytes, *, framed: bool = False) -> Request | Response:
         body = body[:length]
     elif framed:
         body = b""
-    return _parse_start_line(start, headers, body)
+    message = _parse_start_line(start, headers, body)
+    message.wire = original
+    return message
 
 
 def _parse_header_lines(lines: list[str], is_request: bool) -> Headers:

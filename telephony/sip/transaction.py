@@ -199,6 +199,10 @@ class ServerTransaction:
                 self._timers.cancel("H")
                 self._after(self._config.i(self.source.reliable), "I", self._terminate)
             return
+        self.retransmission_received()
+
+    def retransmission_received(self) -> None:
+        """Answer a retransmission of the request with the last response sent, if any."""
         if self.state in (TxState.PROCEEDING, TxState.COMPLETED, TxState.ACCEPTED) and self._wire:
             self._transmit()
 

@@ -52,6 +52,9 @@ class Peer:
 MessageSink = Callable[[Request | Response, Peer], None]
 ErrorSink = Callable[[SipParseError, Peer], None]
 UnreachableSink = Callable[[Peer], None]
+# Given a datagram and its sender, handle it if it repeats a request already answered and
+# return that request's method; None means "parse it".
+RetransmissionSink = Callable[[bytes, Peer], str | None]
 
 
 def response_destination(via: Via, source: Peer) -> Peer:
@@ -137,6 +140,7 @@ class SipTransport:
         on_error: ErrorSink,
         *,
         on_unreachable: UnreachableSink | None = None,
+        on_retransmission: RetransmissionSink | None = None,
         udp: bool = True,
         tcp: bool = True,
         count: MessageCounter | None = None,
@@ -147,6 +151,7 @@ class SipTransport:
         self._on_message = on_message
         self._on_error = on_error
         self._on_unreachable = on_unreachable
+        self._on_retransmission = on_retransmission
         self._want_udp = udp
         self._want_tcp = tcp
         self._udp: asyncio.DatagramTransport | None = None
@@ -216,6 +221,13 @@ class SipTransport:
 
     def bytes_received(self, data: bytes, peer: Peer, *, framed: bool) -> None:
         """Parse and hand up one datagram or framed stream message."""
+        if not framed and self._on_retransmission is not None:
+            # A retransmitted UDP request is byte for byte the first one: skip the parser.
+            method = self._on_retransmission(data, peer)
+            if method is not None:
+                if self._count is not None:
+                    safely(self._count, "in", (method, None))
+                return
         try:
             message = parse_message(data, framed=framed)
         except SipParseError as exc:

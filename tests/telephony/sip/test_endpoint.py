@@ -216,3 +216,33 @@ async def test_udp_socket_gets_a_large_receive_buffer() -> None:
         size = udp.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     # Linux reports twice the granted size (bookkeeping overhead included).
     assert size >= min(UDP_RECEIVE_BUFFER, cap)
+
+
+async def test_retransmitted_datagram_is_answered_and_counted_until_its_transaction_ends(
+    fast_timers: TimerConfig, udp_peer: UdpPeer
+) -> None:
+    counted: list[tuple[str, str, int | None]] = []
+    handler = RecordingHandler({"INVITE"}, 486)
+    async with SipEndpoint(
+        handler,
+        port=0,
+        timers=fast_timers,
+        count_message=lambda *message: counted.append(message),
+    ) as ep:
+        wire = raw_request("INVITE", udp_peer.port, branch="z9hG4bKagain")
+        udp_peer.send(wire, ep.port)
+        busy = await udp_peer.recv()
+        tx = await asyncio.wait_for(handler.transactions.get(), WAIT)
+        assert list(ep._by_datagram.values()) == [tx]
+        udp_peer.send(wire, ep.port)  # the copy takes the fast path: same answer, counted
+        assert await udp_peer.recv() == busy
+        assert counted.count(("in", "INVITE", None)) == 2
+        to_tag = response(busy).to_address().tag
+        ack = raw_request("ACK", udp_peer.port, branch="z9hG4bKagain", to_tag=to_tag)
+        udp_peer.send(ack, ep.port)
+        await asyncio.wait_for(tx.done, WAIT)
+        assert ep._by_datagram == {}  # nothing kept for an ended transaction
+        # The transaction is over: the same bytes are a new request, seen by the handler.
+        udp_peer.send(wire, ep.port)
+        again = await asyncio.wait_for(handler.transactions.get(), WAIT)
+        assert again is not tx
