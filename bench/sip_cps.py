@@ -606,10 +606,33 @@ def section(results: dict[str, list[Run]], runs: list[Run], args: argparse.Names
             f"{median('sipp_cpu_share'):.0%} | {median('lag_ms_p99'):.0f} ms | "
             f"{min(loads):.1f}-{max(loads):.1f} | >= {goal}: {verdict} |"
         )
+    lines += ["", *reading(results)]
     lines += ["", "Every run, in order (probes, then the confirmations):", ""]
     lines += [f"- {run.line()}" for run in runs]
     lines += ["", f"Machine: {machine()}."]
     return "\n".join(lines)
+
+
+def reading(results: dict[str, list[Run]]) -> list[str]:
+    """Say what limited each mode's rate, from the confirmation runs' own figures."""
+    out = []
+    for mode, held in results.items():
+        if not held:
+            out.append(f"- {mode}: no rate held with zero failures.")
+            continue
+        per_call = statistics.median(run.server_cpu_ms_per_call for run in held)
+        share = statistics.median(run.server_cpu_share for run in held)
+        kernel = statistics.median(run.server_kernel_share for run in held)
+        loads = [run.load_before[0] for run in held]
+        out.append(
+            f"- {mode}: Switchboard spent {per_call:.2f} ms of CPU per call "
+            f"({kernel:.0%} of it in the kernel, on sockets) and got {share:.0%} of a core at "
+            f"{held[0].rate} calls/s while the machine's load average was about "
+            f"{statistics.median(loads):.1f} on {os.cpu_count()} cores. At that cost one core "
+            f"of its own would allow roughly {1000 / per_call:,.0f} calls/s: an estimate from "
+            "the CPU time, not a measured rate."
+        )
+    return out
 
 
 def write_doc(text: str) -> None:
