@@ -220,9 +220,13 @@ class B2bua(SipHandler):
         await self._ensure_media(call)
 
     def on_ack(self, ack: Request, invite_tx: ServerTransaction | None) -> None:
-        """Take the caller's answer from the ACK of a late-offer call's 200."""
+        """Note the caller's ACK of its 200; a late-offer caller's ACK carries its answer."""
         call = self._by_invite.get(invite_tx) if invite_tx is not None else None
-        if call is None or call.offer is not None or call.media is None or not ack.body:
+        if call is None or call.media is None:
+            return
+        if call.connected:
+            call.bridged.set()
+        if call.offer is not None or not ack.body:
             return
         try:
             answer = parse(ack.body)
@@ -456,6 +460,7 @@ class B2bua(SipHandler):
             # A transferred caller, answered long ago: only the agent side changes.
             call.on_hold = False
             await call.media.reconnect(answer)
+            call.bridged.set()
             log.info("call %s reconnected to agent %s", call.call_id, leg.agent_id)
             return
         caller_answer = await call.media.bridge(answer, self.recordings, call.call_id)
@@ -604,6 +609,7 @@ class B2bua(SipHandler):
             call.transferring = False
         log.info("call %s transferred (queue %s, agent %s)", call_id, queue_id, agent_id)
         call.connected = False
+        call.bridged.clear()
         leg, call.agent = call.agent, None
         if leg is not None and leg.dialog is not None:
             self._bye(leg.dialog)

@@ -58,6 +58,9 @@ class Call:
     # Hold/resume re-INVITEs not yet answered; `settled` is set when there are none.
     reinvites_pending: int = 0
     settled: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set each time the caller and an agent are joined: the caller ACKed its 200, or a
+    # transferred caller was reconnected (tests and the console can wait on it).
+    bridged: asyncio.Event = field(default_factory=asyncio.Event)
     # Set when both legs are down and the media is closed (tests and drain wait on it).
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 

@@ -373,3 +373,22 @@ async def test_the_agent_phone_holding_is_answered_recvonly(tmp_path: Path) -> N
         await passed(caller)
         await closed(sb, sb.intake.calls[0].call_id)
         assert len(sb.events.of(CallFinished)) == 1
+
+
+async def test_shutting_down_hangs_up_both_legs_and_keeps_the_recording(tmp_path: Path) -> None:
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+        phones = Phones(sb)
+        agent = await phones.agent("alice", "agent_answers.xml")
+        sb.ready("a1")
+        caller = await phones.caller("caller_waits_for_bye.xml", "5000")
+        answered = await sb.events.wait(CallDequeued, lambda e: e.outcome is Outcome.ANSWERED)
+        call = sb.b2bua.call(answered.call_id)
+        assert call is not None
+        await asyncio.wait_for(call.bridged.wait(), WAIT)  # the caller ACKed its 200
+        store = sb.store
+    # The app's cleanup ended the call: a BYE to each phone, the call ended in the router.
+    await passed(agent)
+    await passed(caller)
+    assert sb.events.of(CallFinished) == [CallFinished(answered.call_id, "a1")]
+    recording = await asyncio.to_thread(lambda: sorted((tmp_path / "recordings").glob("*.json")))
+    assert len(recording) == 1 and store.file_stem(answered.call_id) in recording[0].name
