@@ -111,3 +111,39 @@ def test_a_login_stops_the_no_agent_clock() -> None:
     e.agent_login("a1", 10)
     assert e.advance(100) == []
     assert e.position("c") == 1
+
+
+BACKUP = Destination(DestinationKind.QUEUE, "backup")
+
+
+def limited(limit: str, dest: Destination) -> QueueSpec:
+    """A queue with one limit, sending its callers to `dest`."""
+    if limit == "max_length":
+        return QueueSpec("q", max_queue_length=1, on_queue_full=dest)
+    if limit == "max_wait":
+        return QueueSpec("q", max_wait_s=30, on_max_wait=dest)
+    return QueueSpec("q", max_wait_no_agents_s=10, on_no_agents=dest)
+
+
+@pytest.mark.parametrize("dest", [VOICEMAIL, CALLBACK, BUSY, BACKUP], ids=lambda d: d.kind)
+@pytest.mark.parametrize("limit", ["max_length", "max_wait", "no_agents"])
+def test_every_limit_sends_to_every_kind_of_destination(limit: str, dest: Destination) -> None:
+    e = engine(
+        [limited(limit, dest), QueueSpec("backup")], [agent("a", ["q"]), agent("b", ["backup"])]
+    )
+    if limit != "no_agents":
+        e.agent_login("a", 0)  # logged in, not ready: callers wait
+    e.agent_login("b", 0)
+    e.call_arrived(call("first", "q", 0), 0)
+    events = e.call_arrived(call("c", "q", 1), 1) + e.advance(100)
+    sent = [o for o in of(Overflowed, events) if o.call_id == "c"]
+    assert [o.destination for o in sent] == [dest]
+    (left,) = [d for d in of(CallDequeued, events) if d.call_id == "c"]
+    assert left.outcome is Outcome.OVERFLOWED
+    if dest is BACKUP:
+        # Another queue keeps the caller routable, behind "first" if that was sent on too.
+        ahead = 0 if limit == "max_length" else 1
+        assert e.queue_snapshot("backup", 100).waiting == ahead + 1
+        assert e.position("c") == ahead + 1
+    else:
+        assert not e.has_call("c")
