@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,6 +198,26 @@ async def closed(sb: Switchboard, call_id: str) -> None:
     assert sb.b2bua.call(call_id) is None
 
 
+def free_media_port() -> int:
+    """Return an even UDP port free with the three after it: sipp's -mp binds audio RTP/RTCP
+    and video RTP/RTCP there (port, +1, +2, +3), and fails when any of them is taken."""
+    for _ in range(100):
+        base = free_port() & ~1
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + 4):
+                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sockets.append(probe)
+                probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+        return base
+    raise RuntimeError("no four free UDP ports in a row")
+
+
 def scenario(name: str, directory: Path, **replacements: str) -> str:
     """Copy a scenario into `directory`, filling placeholders; return its path."""
     source = HERE / name if (HERE / name).exists() else PARENT_SCENARIOS / name
@@ -250,7 +271,7 @@ class Phones:
         # sipp's UAS must be the phone that registered: same port, same transport.
         args = ["-sf", scenario(name, directory, **self.audio), "-s", user, "-m", "1"]
         args += ["-t", TRANSPORTS[transport], "-i", "127.0.0.1", "-p", str(port)]
-        args += ["-mp", str(free_port())]
+        args += ["-mp", str(free_media_port())]
         process = await start_sipp(args, directory)
         if transport == "TCP":
             await wait_for_tcp("127.0.0.1", port)  # an INVITE sent before it listens would fail
@@ -271,7 +292,7 @@ class Phones:
         args = [f"127.0.0.1:{self.sb.port}", "-sf", path, "-s", dialled, "-m", "1"]
         args += ["-inf", str(directory / "callers.csv")]
         args += ["-t", TRANSPORTS[transport], "-i", "127.0.0.1", "-p", str(free_port())]
-        args += ["-mp", str(free_port())]
+        args += ["-mp", str(free_media_port())]
         return await start_sipp(args, directory), directory
 
 
