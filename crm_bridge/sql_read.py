@@ -55,6 +55,8 @@ from crm_bridge.value import KeyCustomer
 
 # More than this many customers on one number is a switchboard, not a caller to pick from.
 MAX_CANDIDATES = 20
+# A parent account may have thousands of children; the pop shows the first links made.
+MAX_RELATIONSHIPS = 20
 
 # How a link reads from its other end.
 INVERSE_KIND = {"referred_by": "referred", "parent_account": "child_account"}
@@ -190,6 +192,7 @@ _RELATIONSHIPS = (
     select(_links.c.kind, _links.c.other_id, _links.c.outgoing, customers.c.name)
     .join(customers, customers.c.id == _links.c.other_id)
     .order_by(_links.c.id, _links.c.outgoing)
+    .limit(MAX_RELATIONSHIPS)
 )
 _ROLES = (
     select(companies.c.name, company_contacts.c.role)

@@ -9,6 +9,7 @@ import pytest
 
 from crm_bridge.errors import CaseNotFound, CustomerNotFound, InvalidInput
 from crm_bridge.interface import CallOutcome, CaseUpdate, FollowUp, LookupStatus, NewCustomer
+from crm_bridge.sql_read import MAX_RELATIONSHIPS
 from crm_bridge.sql_store import SqlDirectory
 from tests.crm.conftest import NOW
 
@@ -251,3 +252,16 @@ async def test_a_company_lists_each_contacts_role(store: SqlDirectory) -> None:
     for role, cid in people.items():
         roles = [(r.company, r.role) for r in (await store.customer_360(cid)).roles]
         assert roles == expected[role]
+
+
+async def test_a_parent_with_many_children_shows_the_first_links_only(store: SqlDirectory) -> None:
+    parent = await store.create_customer(NewCustomer(name="Holding plc"))
+    children = []
+    for n in range(MAX_RELATIONSHIPS + 5):
+        children.append(await store.create_customer(NewCustomer(name=f"Branch {n}")))
+        await store.add_relationship(children[-1], parent, "parent_account")
+    links = (await store.customer_360(parent)).relationships
+    assert [r.customer_id for r in links] == children[:MAX_RELATIONSHIPS]
+    assert {r.kind for r in links} == {"child_account"}
+    last = (await store.customer_360(children[-1])).relationships
+    assert [(r.kind, r.customer_id) for r in last] == [("parent_account", parent)]
