@@ -52,7 +52,7 @@ def number(n: int) -> str:
 # ------------------------------------------------------------------------------ server
 
 
-def build_server(db_path: Path, consoles: int) -> tuple[web.Application, dict[str, Any]]:
+def build_server(database_url: str, consoles: int) -> tuple[web.Application, dict[str, Any]]:
     """Build the console app with `consoles` agents; the dict gets the runtime at startup."""
     import agents
     import agents.console
@@ -67,7 +67,7 @@ def build_server(db_path: Path, consoles: int) -> tuple[web.Application, dict[st
     from screenpop import ScreenPop
 
     app = web.Application()
-    engine = create_engine(f"sqlite+aiosqlite:///{db_path}")
+    engine = create_engine(database_url)
     queue_specs = [
         QueueSpec(f"q{n}", name=f"Queue {n}", offer_timeout_s=3600, wrap_up_s=60)
         for n in range(QUEUES)
@@ -151,7 +151,7 @@ def build_server(db_path: Path, consoles: int) -> tuple[web.Application, dict[st
     return app, held
 
 
-async def serve(consoles: int, tokens_path: Path, db_path: Path) -> None:
+async def serve(consoles: int, tokens_path: Path, database_url: str) -> None:
     """Run the server, create the agents' users and sessions, then serve until killed."""
     from agents import Role
     from crm_bridge.app import CUSTOMER_DIRECTORY
@@ -159,7 +159,7 @@ async def serve(consoles: int, tokens_path: Path, db_path: Path) -> None:
     from crm_bridge.interface import NewCustomer
     from crm_bridge.sql_store import SqlDirectory
 
-    app, held = build_server(db_path, consoles)
+    app, held = build_server(database_url, consoles)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
@@ -277,102 +277,145 @@ class Round:
     min_queue_frames: int
     seconds: float
     retried: int
+    failed: int
 
 
-async def run_round(count: int, pops: int, rate: float) -> Round:
+async def admin(url: str, statement: str) -> None:
+    """Run CREATE/DROP DATABASE on the server of `url` (outside any transaction)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database="postgres",
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def database(postgres_url: str | None, tmp: str) -> AsyncIterator[str]:
+    """Yield a fresh database URL: a SQLite file, or a throwaway PostgreSQL database."""
+    if postgres_url is None:
+        yield f"sqlite+aiosqlite:///{tmp}/bench.db"
+        return
+    from sqlalchemy.engine import make_url
+
+    name = make_url(postgres_url).database or ""
+    if not name.replace("_", "").isalnum() or name in {"test", "postgres"}:
+        raise SystemExit("--postgres-url must name a separate, throwaway database")
+    await admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin(postgres_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_url
+    finally:
+        await admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def run_round(count: int, pops: int, rate: float, postgres_url: str | None) -> Round:
     """Start a server, open `count` consoles, make `pops` calls, and measure."""
     with tempfile.TemporaryDirectory(prefix="console-bench-", dir=TMPFS) as tmp:
-        tokens_path = Path(tmp) / "tokens"
-        server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            __file__,
-            "--serve",
-            str(count),
-            tmp,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-        )
-        try:
-            assert server.stdout is not None
-            ready = json.loads(await server.stdout.readline())
-            base = f"http://127.0.0.1:{ready['port']}"
-            rss_idle = ready["rss_kib"]["VmRSS"]
-            tokens = (await asyncio.to_thread(tokens_path.read_text)).split("\n")
-            consoles = Consoles(queue_frames=[0] * count)
-            connector = aiohttp.TCPConnector(limit=0)
-            async with aiohttp.ClientSession(connector=connector) as session:
-                started = time.monotonic()
-                gate = asyncio.Semaphore(50)
+        async with database(postgres_url, tmp) as url:
+            return await measure(count, pops, rate, tmp, url)
 
-                url = base.replace("http", "ws", 1) + "/agent/console/ws"
 
-                async def open_one(n: int) -> None:
-                    async with gate:  # at most 50 handshakes at once
-                        opened = asyncio.get_running_loop().create_future()
-                        holders.append(
-                            asyncio.create_task(
-                                hold_console(session, url, tokens[n], n, consoles, opened)
-                            )
+async def measure(count: int, pops: int, rate: float, tmp: str, url: str) -> Round:
+    """Serve on `url`, open `count` consoles, make `pops` calls one by one, and measure."""
+    tokens_path = Path(tmp) / "tokens"
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--serve",
+        str(count),
+        tmp,
+        url,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert server.stdout is not None
+        ready = json.loads(await server.stdout.readline())
+        base = f"http://127.0.0.1:{ready['port']}"
+        rss_idle = ready["rss_kib"]["VmRSS"]
+        tokens = (await asyncio.to_thread(tokens_path.read_text)).split("\n")
+        consoles = Consoles(queue_frames=[0] * count)
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            started = time.monotonic()
+            gate = asyncio.Semaphore(50)
+
+            url = base.replace("http", "ws", 1) + "/agent/console/ws"
+
+            async def open_one(n: int) -> None:
+                async with gate:  # at most 50 handshakes at once
+                    opened = asyncio.get_running_loop().create_future()
+                    holders.append(
+                        asyncio.create_task(
+                            hold_console(session, url, tokens[n], n, consoles, opened)
                         )
-                        await opened
+                    )
+                    await opened
 
-                holders: list[asyncio.Task[None]] = []
-                await asyncio.gather(*(open_one(n) for n in range(count)))
-                connect_s = time.monotonic() - started
-                print(
-                    f"driver: {consoles.connected} consoles open in {connect_s:.0f} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                rss_connected = rss_kib(server.pid)["VmRSS"]
-                frames_before = list(consoles.queue_frames)
-                window = time.monotonic()
-                latencies: list[float] = []
-                lookups: list[float] = []
-                for n in range(pops):
-                    call_id = f"bench-{n}"
-                    seen = consoles.pop_seen.setdefault(call_id, asyncio.Event())
-                    async with session.get(
-                        f"{base}/bench/arrive",
-                        params={
-                            "call": call_id,
-                            "queue": f"q{n % QUEUES}",
-                            "n": str(n % CUSTOMERS),
-                        },
-                    ) as response:
-                        answer = await response.json()
-                    await asyncio.wait_for(seen.wait(), 30)
-                    latencies.append((consoles.pops[call_id] - answer["offered_at"]) * 1000)
-                    lookups.append(answer["lookup_ms"])
-                    await asyncio.sleep(1 / rate)  # the pace of calls, not a wait for a result
-                seconds = time.monotonic() - window
-                received = [
-                    a - b for a, b in zip(consoles.queue_frames, frames_before, strict=True)
-                ]
-                memory = rss_kib(server.pid)
-                for task in holders:
-                    task.cancel()
-                await asyncio.gather(*holders, return_exceptions=True)
-            if consoles.failed:
-                raise RuntimeError(f"{consoles.failed} consoles could not connect")
-            return Round(
-                consoles=consoles.connected,
-                connect_s=connect_s,
-                rss_idle_mib=rss_idle / 1024,
-                rss_connected_mib=rss_connected / 1024,
-                rss_peak_mib=memory["VmHWM"] / 1024,
-                latencies_ms=latencies,
-                lookups_ms=lookups,
-                min_queue_frames=min(received),
-                seconds=seconds,
-                retried=consoles.retried,
+            holders: list[asyncio.Task[None]] = []
+            await asyncio.gather(*(open_one(n) for n in range(count)))
+            connect_s = time.monotonic() - started
+            print(
+                f"driver: {consoles.connected} consoles open in {connect_s:.0f} s",
+                file=sys.stderr,
+                flush=True,
             )
-        finally:
-            server.terminate()
-            await asyncio.wait_for(server.wait(), 30)
+            rss_connected = rss_kib(server.pid)["VmRSS"]
+            frames_before = list(consoles.queue_frames)
+            window = time.monotonic()
+            latencies: list[float] = []
+            lookups: list[float] = []
+            for n in range(pops):
+                call_id = f"bench-{n}"
+                seen = consoles.pop_seen.setdefault(call_id, asyncio.Event())
+                async with session.get(
+                    f"{base}/bench/arrive",
+                    params={
+                        "call": call_id,
+                        "queue": f"q{n % QUEUES}",
+                        "n": str(n % CUSTOMERS),
+                    },
+                ) as response:
+                    answer = await response.json()
+                await asyncio.wait_for(seen.wait(), 30)
+                latencies.append((consoles.pops[call_id] - answer["offered_at"]) * 1000)
+                lookups.append(answer["lookup_ms"])
+                await asyncio.sleep(1 / rate)  # the pace of calls, not a wait for a result
+            seconds = time.monotonic() - window
+            received = [a - b for a, b in zip(consoles.queue_frames, frames_before, strict=True)]
+            memory = rss_kib(server.pid)
+            for task in holders:
+                task.cancel()
+            await asyncio.gather(*holders, return_exceptions=True)
+        return Round(
+            consoles=consoles.connected,
+            connect_s=connect_s,
+            rss_idle_mib=rss_idle / 1024,
+            rss_connected_mib=rss_connected / 1024,
+            rss_peak_mib=memory["VmHWM"] / 1024,
+            latencies_ms=latencies,
+            lookups_ms=lookups,
+            min_queue_frames=min(received),
+            seconds=seconds,
+            retried=consoles.retried,
+            failed=consoles.failed,
+        )
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), 30)
 
 
-def report(rounds: list[Round], pops: int, rate: float) -> tuple[str, str]:
+def report(rounds: list[Round], pops: int, rate: float, database: str) -> tuple[str, str]:
     """Return the two docs sections: consoles held, and pop latency."""
     med = statistics.median
     first = rounds[0]
@@ -380,7 +423,7 @@ def report(rounds: list[Round], pops: int, rate: float) -> tuple[str, str]:
     machine = (
         f"Machine: {os.cpu_count()} cores (shared), Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}; load average at the end {load}; server "
-        "and the driver holding every console on the same machine."
+        f"on {database}, and the driver holding every console, on the same machine."
     )
     per_console_kib = med(
         [(r.rss_connected_mib - r.rss_idle_mib) * 1024 / r.consoles for r in rounds]
@@ -398,6 +441,8 @@ def report(rounds: list[Round], pops: int, rate: float) -> tuple[str, str]:
             f"{med([r.connect_s for r in rounds]):.1f} s |",
             f"| handshakes refused and retried, as the page does | "
             f"{med([r.retried for r in rounds]):.0f} |",
+            f"| consoles still refused after {RETRIES} retries | "
+            f"{med([r.failed for r in rounds]):.0f} |",
             f"| server RSS before any console | {med([r.rss_idle_mib for r in rounds]):.0f} MiB |",
             f"| server RSS with every console open | "
             f"{med([r.rss_connected_mib for r in rounds]):.0f} MiB (goal < 1024 MiB) |",
@@ -447,7 +492,7 @@ def write_section(name: str, text: str) -> None:
 async def drive(args: argparse.Namespace) -> int:
     rounds = []
     for n in range(args.rounds):
-        result = await run_round(args.consoles, args.pops, args.rate)
+        result = await run_round(args.consoles, args.pops, args.rate, args.postgres_url)
         print(
             f"round {n + 1}: {result.consoles} consoles, RSS {result.rss_connected_mib:.0f} MiB, "
             f"pop p50 {percentile(result.latencies_ms, 50):.1f} ms "
@@ -456,7 +501,8 @@ async def drive(args: argparse.Namespace) -> int:
             flush=True,
         )
         rounds.append(result)
-    consoles, latency = report(rounds, args.pops, args.rate)
+    database = "SQLite (tmpfs)" if args.postgres_url is None else "PostgreSQL"
+    consoles, latency = report(rounds, args.pops, args.rate, database)
     print(consoles)
     print(latency)
     if not args.no_docs:
@@ -472,11 +518,16 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="calls a second")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-docs", action="store_true")
-    parser.add_argument("--serve", nargs=2, metavar=("CONSOLES", "DIR"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--postgres-url",
+        help="run the server on this throwaway PostgreSQL database (created, then dropped) "
+        "instead of SQLite, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/console_bench",
+    )
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        count, directory = int(args.serve[0]), Path(args.serve[1])
-        asyncio.run(serve(count, directory / "tokens", directory / "bench.db"))
+        count, directory, url = int(args.serve[0]), Path(args.serve[1]), args.serve[2]
+        asyncio.run(serve(count, directory / "tokens", url))
         return 0
     return asyncio.run(drive(args))
 
