@@ -1,0 +1,172 @@
+"""End to end over real SIP (sipp phones and callers) with the console and board live.
+
+The centre is tests/e2e/assembly.py: every package wired as the composition root does.
+Consoles and the board are held over their websockets, as their pages hold them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crm_bridge.app import CUSTOMER_DIRECTORY
+from crm_bridge.interface import NewCustomer
+from router import AgentState, CallFinished, CallQueued, Offer, QueueSpec
+from router.events import AgentStateChanged, CallDequeued, OfferTimedOut, Outcome
+from tests.agents.support import add_vip, store_of
+from tests.e2e.assembly import Browserless, call_centre
+from tests.telephony.calls.harness import Phones, Route, closed, passed
+
+ROUTES = {"5000": Route("sales")}
+
+
+async def test_a_caller_hanging_up_while_queued_shows_on_the_board_and_in_the_log(
+    tmp_path: Path,
+) -> None:
+    sales = QueueSpec(id="sales", name="Sales", offer_timeout_s=10.0, wrap_up_s=5.0)
+    async with call_centre(tmp_path, [sales], {"a1": "alice"}, ROUTES) as centre:
+        supervisor = Browserless(centre.url, "sam")
+        await supervisor.open("/supervisor/board/ws")
+        try:
+            # Nobody is Ready: the caller waits, hears ringing, then hangs up (CANCEL).
+            caller = await Phones(centre.sb).caller("caller_cancels.xml", "5000")
+            await passed(caller)
+            dequeued = await centre.sb.events.wait(CallDequeued)
+            assert dequeued.outcome is Outcome.ABANDONED
+            await closed(centre.sb, dequeued.call_id)
+
+            def abandoned_on_board(frame: dict[str, object]) -> bool:
+                queues = frame.get("queues")
+                return isinstance(queues, list) and any(
+                    q["id"] == "sales" and q["offered"] == 1 and q["abandon_rate"] == 1.0
+                    for q in queues
+                )
+
+            shown = await supervisor.wait_for(abandoned_on_board)
+            [queue] = [q for q in shown["queues"] if q["id"] == "sales"]
+            assert queue["waiting"] == 0
+        finally:
+            await supervisor.close()
+        records = await centre.flushed_records()
+        mine = [r for r in records if r.call_id == dequeued.call_id]
+        kinds = [r.kind for r in mine]
+        assert kinds[0] == "call_queued"
+        [left] = [r for r in mine if r.kind == "call_dequeued"]
+        assert left.data["outcome"] == "abandoned"
+
+
+async def test_rona_then_the_next_agent_gets_the_call_and_the_pop(tmp_path: Path) -> None:
+    # a1's phone rings unanswered for 1.5 s; a2's answers at once.
+    sales = QueueSpec(id="sales", offer_timeout_s=1.5, wrap_up_s=30.0, rona_max_misses=1)
+    phones = {"a1": "alice", "a2": "bob"}
+    async with call_centre(tmp_path, [sales], phones, ROUTES) as centre:
+        consoles = {agent: Browserless(centre.url, agent) for agent in phones}
+        for console in consoles.values():
+            await console.open("/agent/console/ws")
+        try:
+            sip = Phones(centre.sb)
+            silent = await sip.agent("alice", "agent_no_answer.xml")
+            answering = await sip.agent("bob", "agent_answers.xml")
+            centre.sb.ready("a1", "a2")  # a1 has been idle longest: offered the call first
+            caller = await sip.caller("caller_hangs_up.xml", "5000")
+            [incoming] = [await centre.sb.events.wait(Offer, lambda o: o.agent_id == "a1")]
+            call_id = incoming.call_id
+
+            def pop_of_the_call(frame: dict[str, object]) -> bool:
+                pop = frame.get("pop")
+                return (
+                    frame.get("kind") == "pop"
+                    and isinstance(pop, dict)
+                    and (pop.get("call_id") == call_id)
+                )
+
+            # Each agent the call is offered to gets its pop on the console.
+            await consoles["a1"].wait_for(pop_of_the_call)
+            await consoles["a2"].wait_for(pop_of_the_call)
+            await passed(silent)  # it rang, got the CANCEL, answered 487 and got its ACK
+            await passed(caller)
+            await passed(answering)
+            await closed(centre.sb, call_id)
+        finally:
+            for console in consoles.values():
+                await console.close()
+        assert [o.agent_id for o in centre.sb.events.of(Offer)] == ["a1", "a2"]
+        [missed] = centre.sb.events.of(OfferTimedOut)
+        assert missed.agent_id == "a1"
+        assert centre.sb.events.of(CallFinished) == [CallFinished(call_id, "a2")]
+        states = [e.new for e in centre.sb.events.of(AgentStateChanged) if e.agent_id == "a1"]
+        assert states[-1] is AgentState.NOT_READY
+        # The board's event log has the miss and the answer.
+        records = await centre.flushed_records()
+        kinds = [r.kind for r in records if r.call_id == call_id]
+        assert "offer_timed_out" in kinds and "call_finished" in kinds
+
+
+async def test_a_vip_is_offered_before_an_earlier_caller_popped_before_the_answer_and_recorded(
+    tmp_path: Path,
+) -> None:
+    sales = QueueSpec(id="sales", name="Sales", offer_timeout_s=10.0, wrap_up_s=60.0)
+    async with call_centre(tmp_path, [sales], {"a1": "alice"}, ROUTES) as centre:
+        directory = centre.app[CUSTOMER_DIRECTORY]
+        vip = await add_vip(directory)
+        standard = await store_of(directory).create_customer(
+            NewCustomer(name="Sam Standard", numbers=("+44 20 7946 0555",))
+        )
+        console = Browserless(centre.url, "a1")
+        await console.open("/agent/console/ws")
+        try:
+            sip = Phones(centre.sb)
+            phone = await sip.agent("alice", "agent_answers.xml")
+            # The standard caller waits first (and gives up after 8 s of ringing).
+            waiting = await sip.caller(
+                "caller_cancels.xml", "5000", customer=standard,
+                **{'milliseconds="300"': 'milliseconds="8000"'},
+            )  # fmt: skip
+            first = await centre.sb.events.wait(CallQueued)
+            vip_caller = await sip.caller("caller_hangs_up.xml", "5000", customer=vip)
+            second = await centre.sb.events.wait(CallQueued, lambda q: q.call_id != first.call_id)
+            assert centre.sb.intake.pop is not None
+            # The VIP's lookup has told routing the tier before anyone is Ready.
+            vip_pop = await centre.sb.intake.pop.wait(second.call_id, 10.0)
+            assert vip_pop["tier"] == "platinum"
+
+            status, _ = await console.api("PUT", "/api/console/state", {"state": "ready"})
+            assert status == 200
+            offer = await centre.sb.events.wait(Offer)
+            assert offer.call_id == second.call_id  # the VIP, though the other waited longer
+
+            def vip_popped(frame: dict[str, Any]) -> bool:
+                pop = frame.get("pop")
+                return (
+                    frame.get("kind") == "pop"
+                    and isinstance(pop, dict)
+                    and (pop.get("call_id") == second.call_id)
+                )
+
+            popped = await console.wait_for(vip_popped)
+            assert popped["pop"]["customer"]["name"] == "Grace Hopper"
+            answered = await centre.sb.events.wait(
+                CallDequeued,
+                lambda d: d.call_id == second.call_id and d.outcome is Outcome.ANSWERED,
+            )
+            answered_at = centre.sb.events.time_of(lambda e: e is answered)
+            assert console.arrival_of(popped) < answered_at  # on screen before the answer
+            await passed(vip_caller)  # bridged, audio both ways, the caller hangs up
+            await passed(phone)
+            await closed(centre.sb, second.call_id)
+            recording = await centre.sb.store.get(second.call_id)
+            assert recording is not None
+            await passed(waiting)  # the standard caller gave up meanwhile
+
+            status, _ = await console.api(
+                "POST",
+                "/api/console/wrapup",
+                {"call_id": second.call_id, "disposition": "resolved", "notes": "e2e check"},
+            )
+            assert status in (200, 204)
+        finally:
+            await console.close()
+        history = (await directory.customer_360(vip)).recent_interactions
+        [written] = [i for i in history if i.notes == "e2e check"]
+        assert (written.disposition, written.agent, written.queue) == ("resolved", "a1", "sales")
+        assert written.talk_seconds >= 2
