@@ -64,6 +64,8 @@ __all__ = ["B2bua"]
 log = logging.getLogger(__name__)
 
 SDP = "application/sdp"
+# Overflow targets that are addresses a caller can be redirected to (others are names).
+_URI_SCHEMES = ("sip:", "sips:", "tel:")
 
 
 class B2bua(SipHandler):
@@ -334,12 +336,19 @@ class B2bua(SipHandler):
         destination = event.destination
         if destination.kind is DestinationKind.QUEUE:
             return  # still in the engine, now in another queue
+        call.admitted = False  # the engine has forgotten it
+        target = destination.target
+        if destination.kind is not DestinationKind.REFUSE and target.startswith(_URI_SCHEMES):
+            # A mailbox or callback service elsewhere, named by its SIP/tel URI: send the
+            # caller there, unless they were answered already (a transferred caller).
+            log.info("call %s overflowed (%s): redirecting", call.call_id, destination.kind)
+            self._finish(call, 302, contact=target)
+            return
         if destination.sip_status is not None:
             status = destination.sip_status
         else:
             status = 503 if destination.kind is DestinationKind.REFUSE else 480
         log.info("call %s overflowed (%s): answering %d", call.call_id, destination, status)
-        call.admitted = False  # the engine has forgotten it
         self._finish(call, status)
 
     # -- the agent leg ---------------------------------------------------------------------

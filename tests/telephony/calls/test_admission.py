@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from recording.g711 import ALAW_PCM, decode
 from router import AgentState, QueueSpec
 from router.events import CallDequeued, OfferTimedOut, Outcome, Overflowed
@@ -234,3 +236,22 @@ async def test_without_early_media_a_queued_caller_gets_180_only(
         assert {response(await udp_peer.recv()).status for _ in range(2)} == {200, 487}
         [incoming] = sb.intake.calls
         await closed(sb, incoming.call_id)
+
+
+@pytest.mark.parametrize(
+    ("target", "status"), [("sip:voicemail@pbx.example.net", 302), ("sales-mailbox", 480)]
+)
+async def test_overflow_to_voicemail_redirects_to_a_sip_target(
+    target: str, status: int, tmp_path: Path, udp_peer: UdpPeer
+) -> None:
+    to_voicemail = QueueSpec(
+        id="sales", max_wait_s=0.2, on_max_wait=Destination(DestinationKind.VOICEMAIL, target)
+    )
+    async with switchboard(tmp_path, [to_voicemail], {}, {"agent": Route("sales")}) as sb:
+        udp_peer.send(invite(udp_peer), sb.port)
+        final, _ = await final_response(udp_peer)
+        assert final.status == status
+        if status == 302:
+            assert final.headers.get("contact") == f"<{target}>"
+        await closed(sb, sb.intake.calls[0].call_id)
+        assert sb.runtime.engine.call_ids() == ()
