@@ -12,10 +12,11 @@ Before the calls, every agent's phone registers with Digest over SIP (from the p
 UAS then listens on) and the agents are made ready. The search doubles the rate from
 --start-rate while short probes (--probe seconds) pass, bisects between the last pass and the
 first failure, then confirms with --repeat runs of --duration seconds (>= 60 s for the
-reported figure); a failed confirmation steps the rate down 10% and starts again. A run
-passes when every call succeeded on the caller's side and no agent phone saw a failure. Each
-run uses a fresh Switchboard process. Prints each run and, unless --no-docs, rewrites the
-"SIP calls per second" section of docs/benchmarks.md.
+reported figure); a failed confirmation steps the rate down 20% and starts again (a failing
+start rate is halved until a probe passes). A run passes when every call succeeded on the
+caller's side and no agent phone saw a failure. Each run uses a fresh Switchboard process.
+Prints each run and, unless --no-docs, rewrites the "SIP calls per second" section of
+docs/benchmarks.md.
 
     .venv/bin/python -m bench.sip_cps                      # both modes, 60 s confirmation
     .venv/bin/python -m bench.sip_cps --mode redirect --duration 10 --no-docs   # quick look
@@ -59,6 +60,8 @@ DIALLED = {"redirect": "6000", "bridged": "5000"}
 GOALS = {"redirect": 1000, "bridged": 500}
 MODES = ("redirect", "bridged")
 STARTUP_WAIT = 30.0  # seconds a fresh Switchboard or the registrations may take
+MIN_RATE = 5  # calls/s; the search gives up below this
+CONFIRM_STEP = 0.2  # a failed confirmation tries again this much lower
 SIPP = "/usr/bin/sipp"
 
 
@@ -514,12 +517,14 @@ async def search(mode: str, args: argparse.Namespace, runs: list[Run]) -> list[R
     while True:
         if (await attempt(rate, args.probe)).passed:
             passed = rate
-            if rate >= args.max_rate:
+            if rate >= args.max_rate or failed:
                 break
             rate = min(rate * 2, args.max_rate)
         else:
             failed = rate
-            break
+            if passed or rate <= MIN_RATE:
+                break
+            rate = max(MIN_RATE, rate // 2)  # the start rate failed: halve until one passes
     while failed and passed and failed - passed > max(10, passed // 10):
         rate = (passed + failed) // 2
         if (await attempt(rate, args.probe)).passed:
@@ -538,7 +543,9 @@ async def search(mode: str, args: argparse.Namespace, runs: list[Run]) -> list[R
             held.append(run)
         else:
             return held
-        rate = int(rate * 0.9)
+        rate = int(rate * (1 - CONFIRM_STEP))
+        if rate < MIN_RATE:
+            break
     return []
 
 
@@ -674,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", type=int, default=10, help="search probe runs, seconds")
     parser.add_argument("--max-rate", type=int, default=4000, help="calls/s; sipp tops ~4000")
     parser.add_argument("--start-rate", type=int, default=100)
-    parser.add_argument("--confirm-tries", type=int, default=3, help="rates tried, 10%% apart")
+    parser.add_argument("--confirm-tries", type=int, default=4, help="rates tried, 20%% apart")
     parser.add_argument("--repeat", type=int, default=3, help="confirmation runs per rate")
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--log-level", default="INFO", help="Switchboard's (serve's default)")
