@@ -26,6 +26,7 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -339,7 +340,12 @@ async def run_round(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
-    await asyncio.wait_for(sipp.wait(), 180)
+    try:
+        # Two seconds of ringing after the last INVITE; an overloaded Switchboard gets 60 more.
+        await asyncio.wait_for(sipp.wait(), calls / rate + 62)
+    except TimeoutError:
+        sipp.send_signal(signal.SIGUSR1)  # sipp's clean stop: the log is kept
+        await sipp.wait()
     assert consoles.stdin is not None and consoles.stdout is not None
     consoles.stdin.write(b"report\n")
     await consoles.stdin.drain()
@@ -394,9 +400,9 @@ async def bench(rates: list[int], seconds: float, customers: int) -> dict[int, d
                     results[rate] = {
                         "calls": calls[rate],
                         "pops": len(latencies),
-                        "p50": statistics.median(latencies),
-                        "p99": percentile(latencies, 99),
-                        "max": max(latencies),
+                        "p50": statistics.median(latencies) if latencies else float("nan"),
+                        "p99": percentile(latencies, 99) if latencies else float("nan"),
+                        "max": max(latencies, default=float("nan")),
                     }
                     print(rate, results[rate], flush=True)
             finally:
@@ -468,6 +474,9 @@ def section(results: dict[int, dict[str, float]], seconds: float, customers: int
         f"console fan-out. One round of {seconds:.0f} s per rate; one Ready agent per call, so "
         "no caller waits for an agent (queueing time would not be pop latency).",
         "",
+        "A call without a pop (pops < calls) got none before sipp gave up on it: the rate was "
+        "more than Switchboard kept up with.",
+        "",
         "| calls/s | calls | pops | p50 | p99 | max |",
         "|---|---|---|---|---|---|",
     ]
@@ -476,7 +485,9 @@ def section(results: dict[int, dict[str, float]], seconds: float, customers: int
             f"| {rate} | {r['calls']:.0f} | {r['pops']:.0f} | {r['p50']:.1f} ms | "
             f"{r['p99']:.1f} ms | {r['max']:.1f} ms |"
         )
-    met = all(r["p50"] <= 20 and r["p99"] <= 100 for r in results.values())
+    met = all(
+        r["pops"] == r["calls"] and r["p50"] <= 20 and r["p99"] <= 100 for r in results.values()
+    )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines += [
         "",
