@@ -474,8 +474,8 @@ def section(results: dict[int, dict[str, float]], seconds: float, customers: int
         f"console fan-out. One round of {seconds:.0f} s per rate; one Ready agent per call, so "
         "no caller waits for an agent (queueing time would not be pop latency).",
         "",
-        "A call without a pop (pops < calls) got none before sipp gave up on it: the rate was "
-        "more than Switchboard kept up with.",
+        "pops < calls: that many calls had no pop frame matched to their INVITE by the end of "
+        "the round (overload: sipp's retransmissions and timeouts, lookups over budget).",
         "",
         "| calls/s | calls | pops | p50 | p99 | max |",
         "|---|---|---|---|---|---|",
