@@ -209,11 +209,10 @@ def section(count: int, samples: int, rounds: int, results: dict[str, dict[str, 
     if "SQLite" in results:
         s = results["SQLite"]
         ok = s["ani_p99"] <= 2 and s["v_p99"] <= 10
-        lines += [
-            "",
-            "Goal on SQLite at 1M: lookup p99 <= 2 ms, 360 p99 <= 10 ms: "
-            + ("met." if ok else "NOT met."),
-        ]
+        # The goal is stated at 1M customers; a smaller run says nothing about meeting it.
+        verdict = ("met." if ok else "NOT met.") if count >= 1_000_000 else "not judged"
+        verdict += "" if count >= 1_000_000 else f" (this run had {count:,} customers)."
+        lines += ["", "Goal on SQLite at 1M: lookup p99 <= 2 ms, 360 p99 <= 10 ms: " + verdict]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines += [
         "",
