@@ -249,8 +249,17 @@ async def _send(
         frame = await outbox.next()
         if loop.time() >= next_check:
             next_check = loop.time() + interval
-            session = await reload_session(request)
-            if session is None or session.user.agent_id != outbox.agent_id:
+            try:
+                session = await reload_session(request)
+            except Exception:
+                # The session store is overloaded or away: the console was signed in at its
+                # last check, so it stays live until the next one (a shorter retry would only
+                # add load to an overloaded store), rather than go silent.
+                log.warning("could not re-check a console's session", exc_info=True)
+                still_signed_in = True
+            else:
+                still_signed_in = session is not None and session.user.agent_id == outbox.agent_id
+            if not still_signed_in:
                 await socket.close(code=4401, message=b"signed out")
                 return
         try:
