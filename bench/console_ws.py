@@ -221,6 +221,7 @@ class Consoles:
     connected: int = 0
     failed: int = 0
     retried: int = 0
+    dropped: int = 0
 
 
 async def hold_console(
@@ -259,8 +260,11 @@ async def hold_console(
                 if call_id not in consoles.pops:
                     consoles.pops[call_id] = received
                     consoles.pop_seen.setdefault(call_id, asyncio.Event()).set()
+    except (aiohttp.ClientError, ConnectionError):
+        consoles.dropped += 1  # the server closed it: counted, and the figure says so
     finally:
-        await socket.close()
+        with contextlib.suppress(aiohttp.ClientError, ConnectionError):
+            await socket.close()
 
 
 @dataclass
@@ -278,6 +282,8 @@ class Round:
     seconds: float
     retried: int
     failed: int
+    lost: int
+    dropped: int
 
 
 async def admin(url: str, statement: str) -> None:
@@ -374,6 +380,7 @@ async def measure(count: int, pops: int, rate: float, tmp: str, url: str) -> Rou
             frames_before = list(consoles.queue_frames)
             window = time.monotonic()
             latencies: list[float] = []
+            lost = 0
             lookups: list[float] = []
             for n in range(pops):
                 call_id = f"bench-{n}"
@@ -387,8 +394,12 @@ async def measure(count: int, pops: int, rate: float, tmp: str, url: str) -> Rou
                     },
                 ) as response:
                     answer = await response.json()
-                await asyncio.wait_for(seen.wait(), 30)
-                latencies.append((consoles.pops[call_id] - answer["offered_at"]) * 1000)
+                try:
+                    await asyncio.wait_for(seen.wait(), 30)
+                except TimeoutError:
+                    lost += 1
+                else:
+                    latencies.append((consoles.pops[call_id] - answer["offered_at"]) * 1000)
                 lookups.append(answer["lookup_ms"])
                 await asyncio.sleep(1 / rate)  # the pace of calls, not a wait for a result
             seconds = time.monotonic() - window
@@ -409,6 +420,8 @@ async def measure(count: int, pops: int, rate: float, tmp: str, url: str) -> Rou
             seconds=seconds,
             retried=consoles.retried,
             failed=consoles.failed,
+            lost=lost,
+            dropped=consoles.dropped,
         )
     finally:
         server.terminate()
@@ -443,6 +456,8 @@ def report(rounds: list[Round], pops: int, rate: float, database: str) -> tuple[
             f"{med([r.retried for r in rounds]):.0f} |",
             f"| consoles still refused after {RETRIES} retries | "
             f"{med([r.failed for r in rounds]):.0f} |",
+            f"| consoles the server closed during the run | "
+            f"{med([r.dropped for r in rounds]):.0f} |",
             f"| server RSS before any console | {med([r.rss_idle_mib for r in rounds]):.0f} MiB |",
             f"| server RSS with every console open | "
             f"{med([r.rss_connected_mib for r in rounds]):.0f} MiB (goal < 1024 MiB) |",
@@ -471,6 +486,8 @@ def report(rounds: list[Round], pops: int, rate: float, database: str) -> tuple[
             "|---|---|---|---|",
             f"| offer to pop on the console | {p50:.1f} ms | {p99:.1f} ms (goal <= 50 ms) | "
             f"{worst:.1f} ms |",
+            f"| pops not received within 30 s | {med([r.lost for r in rounds]):.0f} of {pops} "
+            "| | |",
             f"| CRM lookup + 360 before it (SQLite, {CUSTOMERS} customers) | {lookup50:.1f} ms "
             f"| {lookup99:.1f} ms | |",
             "",
