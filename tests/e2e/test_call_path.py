@@ -1,5 +1,7 @@
 """End to end over real SIP (sipp phones and callers) with the console and board live.
 
+The VIP call with the agent in Chromium is in test_browser_call.py.
+
 The centre is tests/e2e/assembly.py: every package wired as the composition root does.
 Consoles and the board are held over their websockets, as their pages hold them.
 """
@@ -7,13 +9,9 @@ Consoles and the board are held over their websockets, as their pages hold them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from crm_bridge.app import CUSTOMER_DIRECTORY
-from crm_bridge.interface import NewCustomer
-from router import AgentState, CallFinished, CallQueued, Offer, QueueSpec
+from router import AgentState, CallFinished, Offer, QueueSpec
 from router.events import AgentStateChanged, CallDequeued, OfferTimedOut, Outcome
-from tests.agents.support import add_vip, store_of
 from tests.e2e.assembly import Browserless, call_centre
 from tests.telephony.calls.harness import Phones, Route, closed, passed
 
@@ -100,73 +98,3 @@ async def test_rona_then_the_next_agent_gets_the_call_and_the_pop(tmp_path: Path
         records = await centre.flushed_records()
         kinds = [r.kind for r in records if r.call_id == call_id]
         assert "offer_timed_out" in kinds and "call_finished" in kinds
-
-
-async def test_a_vip_is_offered_before_an_earlier_caller_popped_before_the_answer_and_recorded(
-    tmp_path: Path,
-) -> None:
-    sales = QueueSpec(id="sales", name="Sales", offer_timeout_s=10.0, wrap_up_s=60.0)
-    async with call_centre(tmp_path, [sales], {"a1": "alice"}, ROUTES) as centre:
-        directory = centre.app[CUSTOMER_DIRECTORY]
-        vip = await add_vip(directory)
-        standard = await store_of(directory).create_customer(
-            NewCustomer(name="Sam Standard", numbers=("+44 20 7946 0555",))
-        )
-        console = Browserless(centre.url, "a1")
-        await console.open("/agent/console/ws")
-        try:
-            sip = Phones(centre.sb)
-            phone = await sip.agent("alice", "agent_answers.xml")
-            # The standard caller waits first (and gives up after 8 s of ringing).
-            waiting = await sip.caller(
-                "caller_cancels.xml", "5000", customer=standard,
-                **{'milliseconds="300"': 'milliseconds="8000"'},
-            )  # fmt: skip
-            first = await centre.sb.events.wait(CallQueued)
-            vip_caller = await sip.caller("caller_hangs_up.xml", "5000", customer=vip)
-            second = await centre.sb.events.wait(CallQueued, lambda q: q.call_id != first.call_id)
-            assert centre.sb.intake.pop is not None
-            # The VIP's lookup has told routing the tier before anyone is Ready.
-            vip_pop = await centre.sb.intake.pop.wait(second.call_id, 10.0)
-            assert vip_pop["tier"] == "platinum"
-
-            status, _ = await console.api("PUT", "/api/console/state", {"state": "ready"})
-            assert status == 200
-            offer = await centre.sb.events.wait(Offer)
-            assert offer.call_id == second.call_id  # the VIP, though the other waited longer
-
-            def vip_popped(frame: dict[str, Any]) -> bool:
-                pop = frame.get("pop")
-                return (
-                    frame.get("kind") == "pop"
-                    and isinstance(pop, dict)
-                    and (pop.get("call_id") == second.call_id)
-                )
-
-            popped = await console.wait_for(vip_popped)
-            assert popped["pop"]["customer"]["name"] == "Grace Hopper"
-            answered = await centre.sb.events.wait(
-                CallDequeued,
-                lambda d: d.call_id == second.call_id and d.outcome is Outcome.ANSWERED,
-            )
-            answered_at = centre.sb.events.time_of(lambda e: e is answered)
-            assert console.arrival_of(popped) < answered_at  # on screen before the answer
-            await passed(vip_caller)  # bridged, audio both ways, the caller hangs up
-            await passed(phone)
-            await closed(centre.sb, second.call_id)
-            recording = await centre.sb.store.get(second.call_id)
-            assert recording is not None
-            await passed(waiting)  # the standard caller gave up meanwhile
-
-            status, _ = await console.api(
-                "POST",
-                "/api/console/wrapup",
-                {"call_id": second.call_id, "disposition": "resolved", "notes": "e2e check"},
-            )
-            assert status in (200, 204)
-        finally:
-            await console.close()
-        history = (await directory.customer_360(vip)).recent_interactions
-        [written] = [i for i in history if i.notes == "e2e check"]
-        assert (written.disposition, written.agent, written.queue) == ("resolved", "a1", "sales")
-        assert written.talk_seconds >= 2
