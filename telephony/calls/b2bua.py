@@ -42,13 +42,13 @@ from router.events import (
 from router.intake import CallIntake, Enqueued, IncomingCall, Redirected, Refused
 from router.model import DestinationKind
 from router.runtime import Action, RoutingRuntime
-from telephony.calls.call import AgentLeg, Call
-from telephony.calls.identity import caller_identity
+from telephony.calls.call import AgentLeg, Call, LocalCaller
+from telephony.calls.identity import CallerIdentity, caller_identity
 from telephony.calls.media import CallMedia, Recordings, audio_offer_of, mirror, parse
 from telephony.rtp.ports import PortsExhaustedError
 from telephony.rtp.relay import RtpRelay, Side
 from telephony.rtp.tone import HOLD_BEEP, RINGBACK_EU, Tone
-from telephony.sdp import Direction, SdpError
+from telephony.sdp import Direction, SdpError, SessionDescription
 from telephony.sip.builder import make_cancel, make_request, new_call_id, new_tag
 from telephony.sip.dialog import Dialog, DialogKey
 from telephony.sip.endpoint import SipEndpoint, SipHandler
@@ -220,6 +220,44 @@ class B2bua(SipHandler):
 
     async def _early_media(self, call: Call) -> None:
         await self._ensure_media(call)
+
+    def admit_local(
+        self, identity: CallerIdentity, offer: SessionDescription, caller: LocalCaller
+    ) -> Call | None:
+        """Queue a caller answered elsewhere (a PBX extension's call); None if it was not queued.
+
+        The caller hears `queue_audio` while queued and is bridged like an INVITE's caller.
+        A refusal, redirect or overflow hangs it up (`caller.hang_up`); a route's redirect
+        mode does not apply, as there is no INVITE to answer with a 302.
+        """
+        if not self._accepting:
+            caller.hang_up()
+            return None
+        call = Call("sb-" + secrets.token_hex(8), None, offer, identity, local=caller)
+        self._calls[call.call_id] = call
+        incoming = IncomingCall(call.call_id, identity.ani, identity.dnis, identity.customer_hint)
+        try:
+            admission = self.intake.admit(incoming)
+        except Exception:
+            log.exception("call %s could not be admitted", call.call_id)
+            self._end(call, None, status=500)
+            return None
+        if not isinstance(admission, Enqueued):
+            log.info("call %s (local) not queued: %s", call.call_id, admission.reason)
+            self._end(call, None)
+            return None
+        call.admitted = True
+        if not call.ended:
+            self._spawn(self._early_media(call))
+        log.info("call %s (local) queued in %s", call.call_id, admission.queue_id)
+        return None if call.ended else call
+
+    def local_caller_gone(self, call_id: str) -> None:
+        """A local caller hung up: end the call (abandoned if still queued)."""
+        call = self._calls.get(call_id)
+        if call is not None and call.local is not None and not call.ended:
+            log.info("call %s: the local caller hung up", call.call_id)
+            self._end(call, Side.CALLER)
 
     def on_ack(self, ack: Request, invite_tx: ServerTransaction | None) -> None:
         """Note the caller's ACK of its 200; a late-offer caller's ACK carries its answer."""
@@ -428,7 +466,16 @@ class B2bua(SipHandler):
                     await self._close_media(call)
                     return None
                 tx = call.invite_tx
-                if self.early_media and call.offer is not None and not tx.final_sent:
+                if call.local is not None:
+                    # Answered where it came in: it hears the queue audio whatever the mode.
+                    call.local.media_ready(call.media.early_answer())
+                    call.media.play(self.queue_audio)
+                elif (
+                    self.early_media
+                    and call.offer is not None
+                    and tx is not None
+                    and not tx.final_sent
+                ):
                     answer = call.media.early_answer()
                     contact = self._contact(tx.source.transport)
                     headers = Headers([("Contact", str(contact))])
@@ -476,6 +523,11 @@ class B2bua(SipHandler):
         if call.ended:
             return  # the caller hung up (CANCEL) while the ringback stopped; _end BYEd the agent
         tx = call.invite_tx
+        if tx is None:
+            # A local caller is answered already and its audio reaches the relay.
+            call.bridged.set()
+            log.info("call %s (local) connected to agent %s", call.call_id, leg.agent_id)
+            return
         contact = self._contact(tx.source.transport)
         response = tx.create_response(
             200,
@@ -513,18 +565,21 @@ class B2bua(SipHandler):
     def _finish(self, call: Call, status: int, *, contact: str | None = None) -> None:
         """Answer the caller's INVITE with a final non-2xx status and end the call."""
         tx = call.invite_tx
-        if not tx.final_sent:
+        if tx is not None and not tx.final_sent:
             headers = Headers([("Contact", f"<{contact}>")]) if contact else None
             tx.respond(status, headers=headers)
-        self._end(call, None)
+        self._end(call, None, status=status)
 
     def _end(self, call: Call, by: Side | None, *, status: int = 487) -> None:
         """End both legs (except the side that hung up), tell the router, free the media."""
         if call.ended:
             return
         call.ended = True
-        if not call.invite_tx.final_sent:
-            call.invite_tx.respond(status)
+        tx = call.invite_tx
+        if tx is not None and not tx.final_sent:
+            tx.respond(status)
+        if call.local is not None and by is not Side.CALLER:
+            call.local.hang_up()
         if call.caller_dialog is not None and by is not Side.CALLER:
             self._bye(call.caller_dialog)
         leg = call.agent
@@ -553,7 +608,8 @@ class B2bua(SipHandler):
             await self._close_media(call)
         finally:
             self._calls.pop(call.call_id, None)
-            self._by_invite.pop(call.invite_tx, None)
+            if call.invite_tx is not None:
+                self._by_invite.pop(call.invite_tx, None)
             for dialog in (call.caller_dialog, call.agent.dialog if call.agent else None):
                 if dialog is not None:
                     self._dialogs.pop(dialog.key, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from telephony.calls.identity import CallerIdentity
 from telephony.calls.media import CallMedia
@@ -11,6 +12,20 @@ from telephony.sdp import SessionDescription
 from telephony.sip.dialog import Dialog
 from telephony.sip.message import Request
 from telephony.sip.transaction import ClientTransaction, ServerTransaction
+
+
+class LocalCaller(Protocol):
+    """A caller that reached Switchboard other than by an INVITE (a PBX extension's call).
+
+    It is answered already where it came in, and sends its audio to the relay as RTP from the
+    address of the offer it was admitted with.
+    """
+
+    def media_ready(self, answer: SessionDescription) -> None:
+        """Send audio to the relay port this answer names (called once, before any offer)."""
+
+    def hang_up(self) -> None:
+        """Switchboard ended the call (the agent hung up, a refusal, shutdown); must not block."""
 
 
 @dataclass(eq=False)
@@ -33,7 +48,8 @@ class Call:
     """One caller: queued, ringing an agent, connected, or ended."""
 
     call_id: str
-    invite_tx: ServerTransaction = field(repr=False)
+    # The caller's INVITE; None for a local caller (`local`), which has no SIP dialog here.
+    invite_tx: ServerTransaction | None = field(repr=False)
     # The caller's SDP offer; None for a late offer (the caller answers in its ACK).
     offer: SessionDescription | None = field(repr=False)
     # Customer data (numbers): kept out of reprs, so a logged Call never shows it.
@@ -63,6 +79,8 @@ class Call:
     bridged: asyncio.Event = field(default_factory=asyncio.Event)
     # Set when both legs are down and the media is closed (tests and drain wait on it).
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    local: LocalCaller | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.settled.set()
