@@ -92,7 +92,9 @@ class TrafficStats:
     placed: Counter[str] = field(default_factory=Counter)
     answered: int = 0
     abandoned: int = 0
-    # Final statuses other than 200 and the 487 of an abandon (486 busy, 480, 503...).
+    # Sent elsewhere with a 3xx (a route in redirect mode names the agent's phone).
+    redirected: int = 0
+    # Final statuses 4xx-6xx other than the 487 of an abandon (486 busy, 480, 503...).
     refused: Counter[int] = field(default_factory=Counter)
     ended_by_far_end: int = 0
     in_progress: int = 0
@@ -265,6 +267,8 @@ class TrafficGenerator:
         if final.status >= 300:
             if final.status == 487 and not done:
                 self.stats.abandoned += 1
+            elif final.status < 400:
+                self.stats.redirected += 1
             else:
                 self.stats.refused[final.status] += 1
             return

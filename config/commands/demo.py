@@ -38,6 +38,7 @@ from config.command_io import read_config
 from config.commands.serve import serve
 from config.database import create_engine, upgrade
 from config.drain import add_drain_hook
+from config.routing import ROUTING
 from config.schema import ContactCentreConfig
 from config.settings import Settings, load_settings
 from crm_bridge.seed import seed_demo
@@ -255,15 +256,6 @@ def unknown_numbers(region: str, known: set[str], rng: random.Random) -> list[st
     return sorted(numbers)
 
 
-def routing_runtime(app: web.Application) -> RoutingRuntime | None:
-    """Return the routing runtime the composition root built, or None when it has none."""
-    for value in app.values():
-        for candidate in (value, getattr(value, "runtime", None)):
-            if isinstance(candidate, RoutingRuntime):
-                return candidate
-    return None
-
-
 async def sip_answers(host: str, port: int) -> bool:
     """Tell whether a SIP listener answers OPTIONS at host:port (is telephony wired in?)."""
     async with SipEndpoint(host=host, port=0, tcp=False) as probe:
@@ -335,12 +327,11 @@ class DemoRun:
         fleet = PhoneFleet(self._phone_logins, server_host=host, server_port=port)
         stats = await fleet.start()
         print(f"demo: {len(stats.registered)} softphones registered", flush=True)
-        runtime = routing_runtime(app)
-        if runtime is not None:
-            staffed = [agent for agent in self._simulated if agent in stats.registered]
-            for agent_id in staffed:
-                staff(runtime, agent_id)
-            print(f"demo: {len(staffed)} simulated agents Ready", flush=True)
+        runtime = app[ROUTING].runtime
+        staffed = [agent for agent in self._simulated if agent in stats.registered]
+        for agent_id in staffed:
+            staff(runtime, agent_id)
+        print(f"demo: {len(staffed)} simulated agents Ready", flush=True)
         self.generator = generator = TrafficGenerator(self._plan, host=host)
         self._traffic = traffic = asyncio.ensure_future(generator.run())
         try:
@@ -353,7 +344,8 @@ class DemoRun:
             placed = generator.stats
             print(
                 f"demo: {placed.total} calls placed, {placed.answered} answered, "
-                f"{placed.abandoned} abandoned, {sum(placed.refused.values())} refused; "
+                f"{placed.abandoned} abandoned, {placed.redirected} redirected, "
+                f"{sum(placed.refused.values())} refused; "
                 f"phones took {fleet.stats.calls_taken}",
                 flush=True,
             )

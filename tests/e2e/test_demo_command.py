@@ -76,6 +76,7 @@ async def test_demo_users_are_created_then_given_fresh_passwords(tmp_path: Path)
 
 async def test_demo_runs_prints_logins_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env["SWITCHBOARD_SHUTDOWN_GRACE_S"] = "2"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -102,6 +103,9 @@ async def test_demo_runs_prints_logins_and_stops_on_sigterm(tmp_path: Path) -> N
             assert raw, "demo ended before listening"
             lines.append(raw.decode().strip())
         assert "seeded 200 demo customers" in lines
+        # Every agent of the example config has a softphone; all but the human's are Ready.
+        assert "demo: 12 softphones registered" in lines
+        assert "demo: 11 simulated agents Ready" in lines
         logins = {
             parts[1]: parts[3]
             for parts in (line.split() for line in lines)
@@ -112,8 +116,9 @@ async def test_demo_runs_prints_logins_and_stops_on_sigterm(tmp_path: Path) -> N
         async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz") as response:
             assert response.status == 200
         process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 0, stderr.decode()
+        assert "calls placed" in stdout.decode()
     finally:
         if process.returncode is None:
             process.kill()
