@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from recording.g711 import ALAW_PCM, decode
 from router import CallFinished
 from router.events import CallDequeued, Outcome
 from telephony.calls.pbx_ingress import PbxIngress, ulaw_to_pcm16
 from telephony.pyvoip import CallEnd, PbxExtension, SipAccount, SoftphoneAgent, pcm_from_tone
 from telephony.rtp.g711 import encode_ulaw, linear_to_ulaw
-from telephony.rtp.tone import Tone
+from telephony.rtp.packet import parse_header
+from telephony.rtp.tone import RINGBACK_EU, Tone
 from tests.recording.audio import dominant, read_pcm, read_wav, tone
 from tests.telephony.calls.harness import (
     AGENT_TONE,
@@ -31,6 +33,7 @@ from tests.telephony.calls.harness import (
 )
 from tests.telephony.calls.test_sipp_calls import ROUTES, SALES, TONES, loud_blocks
 from tests.telephony.conftest import WAIT, free_port
+from tests.telephony.media.phones import Phone
 from tests.telephony.media.sipp import finished, scenario, sipp
 
 # pyVoIP's transmitter thread warns when a send races with the socket closing at hang-up.
@@ -57,7 +60,7 @@ def extension_account(pbx_port: int) -> SipAccount:
 
 @asynccontextmanager
 async def pbx_call(
-    sb: Switchboard, name: str, *, seconds: int, hang_up_after_ms: int = 2500
+    sb: Switchboard, name: str, *extra: str, seconds: int, hang_up_after_ms: int = 2500
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """Run sipp as the PBX calling Switchboard's extension (tone for `seconds`), ingress on."""
     directory = sb.workdir / "pbx"
@@ -72,7 +75,7 @@ async def pbx_call(
     port = free_port()
     async with sipp(
         "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_media_port()),
-        "-m", "2", cwd=directory,
+        "-m", "2", *extra, cwd=directory,
     ) as process:  # fmt: skip
         extension = PbxExtension(extension_account(port), PbxIngress(sb.b2bua, ROUTE_NUMBER).take)
         await extension.start()
@@ -172,3 +175,34 @@ async def test_pbx_caller_hanging_up_while_queued_is_abandoned(tmp_path: Path) -
     assert dequeued.outcome is Outcome.ABANDONED
     assert not sb.events.of(CallFinished)
     assert await sb.store.get(incoming.call_id) is None
+
+
+async def test_pbx_caller_hears_ringback_then_the_agent(tmp_path: Path) -> None:
+    # The PBX points the call's media at this endpoint: it gets exactly what pyVoIP sends.
+    pbx_side = await Phone.open()
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+        phone = await agent_phone(sb, answer_after=1.0, hang_up_after=2.0)
+        try:
+            sb.ready("a1")
+            async with pbx_call(
+                sb, "pbx_calls_pcma_to_phone.xml", "-key", "phone_port", str(pbx_side.port),
+                seconds=1,
+            ):  # fmt: skip
+                await sb.events.wait(CallFinished)
+                await asyncio.wait_for(phone.calls.get(), WAIT)
+        finally:
+            await phone.stop()
+            packets = []
+            while not pbx_side.received.empty():
+                packets.append(pbx_side.received.get_nowait()[0])
+            pbx_side.close()
+    headers = [parse_header(p) for p in packets]
+    payload = b"".join(p[h.payload_offset :] for p, h in zip(packets, headers, strict=True))
+    samples = read_pcm(decode(payload, ALAW_PCM))
+    loud = loud_blocks(samples)
+    assert len(loud) >= 50, f"{len(loud)} loud blocks"
+    frequencies = (*TONES, *RINGBACK_EU.frequencies)
+    first, last = loud[0] * 160, loud[-1] * 160
+    # Queued: the ringback; bridged: the agent's tone (pyVoIP sent both on to the PBX).
+    assert dominant(samples[first : first + 1600], frequencies) in RINGBACK_EU.frequencies
+    assert dominant(samples[last - 4000 : last], frequencies) == AGENT_TONE
