@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The demo: serve the example config with demo customers and users, softphone agents and callers.
 run: $(STAMP)
-	$(BIN)/switchboard simulate config/example.yaml --minutes 60 --calls-per-minute 2 --seed 1
+	$(BIN)/switchboard demo
 
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
