@@ -141,3 +141,23 @@ def free_port() -> int:
                     continue
                 return port
     raise RuntimeError("no free port pair")
+
+
+def free_media_port() -> int:
+    """Return an even UDP port free with the three after it: sipp's -mp binds audio RTP/RTCP
+    and video RTP/RTCP there (port, +1, +2, +3), and fails when any of them is taken."""
+    for _ in range(100):
+        base = free_port() & ~1
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + 4):
+                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sockets.append(probe)
+                probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+        return base
+    raise RuntimeError("no four free UDP ports in a row")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from tests.telephony.conftest import (
     WAIT,
     SippResult,
     finish_sipp,
+    free_media_port,
     free_port,
     start_sipp,
     wait_for_tcp,
@@ -196,26 +196,6 @@ async def closed(sb: Switchboard, call_id: str) -> None:
     if call is not None:
         await asyncio.wait_for(call.closed.wait(), WAIT)
     assert sb.b2bua.call(call_id) is None
-
-
-def free_media_port() -> int:
-    """Return an even UDP port free with the three after it: sipp's -mp binds audio RTP/RTCP
-    and video RTP/RTCP there (port, +1, +2, +3), and fails when any of them is taken."""
-    for _ in range(100):
-        base = free_port() & ~1
-        sockets: list[socket.socket] = []
-        try:
-            for port in range(base, base + 4):
-                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                sockets.append(probe)
-                probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for probe in sockets:
-                probe.close()
-        return base
-    raise RuntimeError("no four free UDP ports in a row")
 
 
 def scenario(name: str, directory: Path, **replacements: str) -> str:

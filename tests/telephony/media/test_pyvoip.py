@@ -26,6 +26,7 @@ from telephony.rtp.g711 import encode_ulaw
 from telephony.rtp.packet import parse_header
 from telephony.rtp.tone import Tone
 from tests.recording.audio import dominant, goertzel, read_pcm, tone
+from tests.telephony.conftest import free_media_port
 from tests.telephony.media.phones import Phone
 from tests.telephony.media.sipp import finished, free_udp_port, scenario, sipp
 
@@ -62,7 +63,7 @@ async def pbx(
     path = scenario(name, directory, AUDIO_FILE=str(audio))
     port = free_udp_port()
     async with sipp(
-        "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_udp_port()),
+        "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_media_port()),
         "-m", "2", *extra, cwd=directory,
     ) as process:  # fmt: skip
         yield port, process

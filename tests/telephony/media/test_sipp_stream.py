@@ -9,6 +9,7 @@ from recording.g711 import ULAW_PCM, decode
 from telephony.rtp.g711 import encode_ulaw
 from telephony.rtp.relay import RtpRelay
 from tests.recording.audio import dominant, read_pcm, read_wav, tone
+from tests.telephony.conftest import free_media_port
 from tests.telephony.media.sipp import finished, free_udp_port, scenario, sipp
 
 FREQUENCIES = (400.0, 1000.0, 425.0, 700.0)
@@ -34,7 +35,10 @@ async def test_sipp_call_is_relayed_both_ways_and_recorded_in_stereo(tmp_path: P
     store = RecordingStore(tmp_path / "recordings")
     recorder = store.start("sipp-call", "PCMU")
     session = await relay.open_session(tee=recorder.feed)
-    caller_media, agent_media = free_udp_port(), free_udp_port()
+    # sipp binds four ports from -mp (audio and video RTP/RTCP): two blocks that must not meet.
+    caller_media = agent_media = free_media_port()
+    while abs(agent_media - caller_media) < 4:
+        agent_media = free_media_port()
     # What the B2BUA learns from the two SDP bodies; each leg then latches on the first packet.
     session.caller.expect("127.0.0.1", caller_media)
     session.agent.expect("127.0.0.1", agent_media)
