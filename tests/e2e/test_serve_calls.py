@@ -17,6 +17,7 @@ import yaml
 
 import agents
 from agents.passwords import Passwords
+from board.eventlog import read_records
 from config.database import create_engine, upgrade
 from demo.traffic import Caller, TrafficGenerator, TrafficPlan
 from telephony.sip.transport import Peer
@@ -119,6 +120,14 @@ async def test_sigterm_refuses_new_calls_and_lets_the_call_in_progress_finish(
         log = rest.decode()
         assert "Traceback" not in log
         assert log.rstrip().endswith("stopped")
+        # The call that ended during the drain is in the event log: flushed before the exit.
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}")
+        try:
+            records = await read_records(engine, 0, 2**40)
+        finally:
+            await engine.dispose()
+        finished = [r for r in records if r.kind == "call_finished"]
+        assert [r.agent_id for r in finished] == ["ines.moreau"]
     finally:
         if console is not None:
             await console.close()
