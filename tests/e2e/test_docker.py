@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from config.settings import ENV_PREFIX, Settings, load_settings
+from config.sip_credentials import load_sip_credentials
 from tests.support import require_tool
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
@@ -67,6 +68,11 @@ def test_compose_accepts_the_file_and_passes_only_real_settings() -> None:
     stop_grace = services["switchboard"]["stop_grace_period"]
     assert re.fullmatch(r"\d+s", stop_grace), stop_grace
     assert int(stop_grace[:-1]) > settings.shutdown_grace_s
+    # The phones' secrets come from a compose secret, in the format the app reads.
+    assert settings.sip_credentials_file == Path("/run/secrets/sip_credentials")
+    secrets = services["switchboard"]["secrets"]
+    assert [x["source"] if isinstance(x, dict) else x for x in secrets] == ["sip_credentials"]
+    assert len(load_sip_credentials(DOCKER / "sip-credentials.example.yaml")) == 2
     published = {(p["target"], p["protocol"]) for p in services["switchboard"]["ports"]}
     assert (settings.web_port, "tcp") in published
     assert (settings.sip_port, "udp") in published
