@@ -73,11 +73,21 @@ class PyVoipCall:
             if self.answered.is_set():
                 await asyncio.to_thread(self._call.hangup)
             else:
-                await asyncio.to_thread(self._call.deny)
+                await asyncio.to_thread(self._deny)
         except InvalidStateError:
             log.debug("call %s had already ended", self.call_id)
         finally:
             self._decided.set()
+
+    def _deny(self) -> None:
+        try:
+            self._call.deny()
+        except AttributeError:
+            # pyVoIP 1.6.8's deny() sends the 486, then stops RTP clients a ringing call never
+            # started (no socket yet), which raises before it marks the call ended and drops
+            # it from the phone: finish those two steps here.
+            self._call.state = CallState.ENDED
+            self._call.phone.calls.pop(self.call_id, None)
 
     def release(self) -> None:
         """Let the call's pyVoIP thread go (the phone is stopping); safe from any thread."""
