@@ -155,8 +155,12 @@ async def switchboard(
     routes: dict[str, Route],
     *,
     early_media: bool = True,
+    configure: Callable[[web.Application], None] | None = None,
 ) -> AsyncIterator[Switchboard]:
-    """Run the B2BUA through `setup` on an ephemeral port; `agents` maps agent id -> SIP user."""
+    """Run the B2BUA through `setup` on an ephemeral port; `agents` maps agent id -> SIP user.
+
+    `configure(app)` runs after `setup`, before startup (more setup calls, as the root makes).
+    """
     loop = asyncio.get_running_loop()
     specs = [AgentSpec(a, queues={q.id: 1 for q in queues}) for a in agents]
     engine = Engine(queues, specs, DEFAULT_TIER_BOOSTS, seed=0)
@@ -178,6 +182,8 @@ async def switchboard(
         port=0,
         early_media=early_media,
     )
+    if configure is not None:
+        configure(app)
     runner = web.AppRunner(app)
     await runner.setup()
     try:
