@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,15 @@ import pytest
 from recording.g711 import ALAW_PCM, decode
 from router import CallFinished
 from router.events import CallDequeued, Outcome
-from telephony.calls.pbx_ingress import PbxIngress, ulaw_to_pcm16
-from telephony.pyvoip import CallEnd, PbxExtension, SipAccount, SoftphoneAgent, pcm_from_tone
+from telephony.calls.pbx_ingress import PbxIngress, setup_pbx_ingress, ulaw_to_pcm16
+from telephony.pyvoip import (
+    CallEnd,
+    PbxExtension,
+    PyVoipCall,
+    SipAccount,
+    SoftphoneAgent,
+    pcm_from_tone,
+)
 from telephony.rtp.g711 import encode_ulaw, linear_to_ulaw
 from telephony.rtp.packet import parse_header
 from telephony.rtp.tone import RINGBACK_EU, Tone
@@ -59,11 +67,11 @@ def extension_account(pbx_port: int) -> SipAccount:
 
 
 @asynccontextmanager
-async def pbx_call(
-    sb: Switchboard, name: str, *extra: str, seconds: int, hang_up_after_ms: int = 2500
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Run sipp as the PBX calling Switchboard's extension (tone for `seconds`), ingress on."""
-    directory = sb.workdir / "pbx"
+async def pbx(
+    workdir: Path, name: str, *extra: str, seconds: int, hang_up_after_ms: int = 2500
+) -> AsyncIterator[tuple[int, asyncio.subprocess.Process, Path]]:
+    """Run sipp as the PBX: it answers REGISTERs and calls the extension (tone for `seconds`)."""
+    directory = workdir / "pbx"
     directory.mkdir()
     audio = directory / "pbx.ulaw"
     audio.write_bytes(encode_ulaw(tone(CALLER_TONE, 8000)))  # one second, looped
@@ -77,12 +85,39 @@ async def pbx_call(
         "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_media_port()),
         "-m", "2", *extra, cwd=directory,
     ) as process:  # fmt: skip
-        extension = PbxExtension(extension_account(port), PbxIngress(sb.b2bua, ROUTE_NUMBER).take)
+        yield port, process, directory
+
+
+@asynccontextmanager
+async def pbx_call(
+    sb: Switchboard,
+    name: str,
+    *extra: str,
+    seconds: int,
+    hang_up_after_ms: int = 2500,
+    route_number: str = ROUTE_NUMBER,
+) -> AsyncIterator[asyncio.Queue[PyVoipCall]]:
+    """Run the sipp PBX and Switchboard's extension on it, routing to `route_number`.
+
+    Yields a queue that gets each PBX call once the ingress has finished with it.
+    """
+    served: asyncio.Queue[PyVoipCall] = asyncio.Queue()
+    ingress = PbxIngress(sb.b2bua, route_number)
+
+    async def take(call: PyVoipCall) -> None:
+        await ingress.take(call)
+        served.put_nowait(call)
+
+    async with pbx(
+        sb.workdir, name, *extra, seconds=seconds, hang_up_after_ms=hang_up_after_ms
+    ) as (port, process, directory):
+        extension = PbxExtension(extension_account(port), take)
         await extension.start()
         try:
-            yield process
+            yield served
         finally:
             await extension.stop()
+        # Its scenario passed: the call went as expected, and the extension deregistered.
         await finished(process, "PBX", directory)
 
 
@@ -206,3 +241,37 @@ async def test_pbx_caller_hears_ringback_then_the_agent(tmp_path: Path) -> None:
     # Queued: the ringback; bridged: the agent's tone (pyVoIP sent both on to the PBX).
     assert dominant(samples[first : first + 1600], frequencies) in RINGBACK_EU.frequencies
     assert dominant(samples[last - 4000 : last], frequencies) == AGENT_TONE
+
+
+async def test_a_call_to_an_unrouted_number_is_declined(tmp_path: Path) -> None:
+    async with switchboard(tmp_path, [SALES], {"a1": "alice"}, ROUTES) as sb:
+        # The PBX scenario passes only if the extension answers its INVITE with 486.
+        async with pbx_call(
+            sb, "pbx_calls_and_expects_decline.xml", seconds=1, route_number="9999"
+        ) as served:
+            call = await asyncio.wait_for(served.get(), WAIT)
+        [incoming] = sb.intake.calls
+        await closed(sb, incoming.call_id)
+    assert incoming.dnis == "9999"
+    assert not call.answered.is_set()
+    assert call.ended_by is CallEnd.LOCAL
+    assert not sb.events.of(CallDequeued)
+
+
+async def test_setup_pbx_ingress_registers_in_the_app_and_routes_its_calls(
+    tmp_path: Path,
+) -> None:
+    async with pbx(tmp_path, "pbx_calls_then_hangs_up.xml", seconds=2) as (port, process, dir_):
+        ingress_on = partial(
+            setup_pbx_ingress, account=extension_account(port), route_number=ROUTE_NUMBER
+        )
+        async with switchboard(
+            tmp_path, [SALES], {"a1": "alice"}, ROUTES, configure=ingress_on
+        ) as sb:
+            dequeued = await sb.events.wait(CallDequeued)
+            [incoming] = sb.intake.calls
+            await closed(sb, incoming.call_id)
+        # The app's cleanup stopped the extension, which deregistered: the PBX's second call.
+        await finished(process, "PBX", dir_)
+    assert (incoming.ani, incoming.dnis) == (PBX_CALLER, ROUTE_NUMBER)
+    assert dequeued.outcome is Outcome.ABANDONED
