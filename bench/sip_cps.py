@@ -58,6 +58,7 @@ START, END = "<!-- bench:sip_cps:start -->", "<!-- bench:sip_cps:end -->"
 PASSWORD = "bench-phone"
 DIALLED = {"redirect": "6000", "bridged": "5000"}
 GOALS = {"redirect": 1000, "bridged": 500}
+START_RATES = {"redirect": 400, "bridged": 50}  # calls/s; what this machine held in probes
 MODES = ("redirect", "bridged")
 STARTUP_WAIT = 30.0  # seconds a fresh Switchboard or the registrations may take
 MIN_RATE = 5  # calls/s; the search gives up below this
@@ -513,7 +514,7 @@ async def search(mode: str, args: argparse.Namespace, runs: list[Run]) -> list[R
         return run
 
     passed, failed = 0, 0
-    rate = min(args.start_rate, args.max_rate)
+    rate = min(args.start_rate or START_RATES[mode], args.max_rate)
     while True:
         if (await attempt(rate, args.probe)).passed:
             passed = rate
@@ -680,8 +681,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=60, help="confirmation run, seconds")
     parser.add_argument("--probe", type=int, default=10, help="search probe runs, seconds")
     parser.add_argument("--max-rate", type=int, default=4000, help="calls/s; sipp tops ~4000")
-    parser.add_argument("--start-rate", type=int, default=100)
-    parser.add_argument("--confirm-tries", type=int, default=4, help="rates tried, 20%% apart")
+    parser.add_argument("--start-rate", type=int, help="default: 400 redirect, 50 bridged")
+    parser.add_argument("--confirm-tries", type=int, default=6, help="rates tried, 20%% apart")
     parser.add_argument("--repeat", type=int, default=3, help="confirmation runs per rate")
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--log-level", default="INFO", help="Switchboard's (serve's default)")
