@@ -158,23 +158,22 @@ class PbxIngress:
         if call is None or caller.hung_up.is_set():
             await phone_call.hangup()  # still ringing: declined with 486
             return
-        await phone_call.answer()
         pump = asyncio.create_task(self._pump(phone_call, rtp), name="pbx-ingress-audio")
         gone = asyncio.create_task(phone_call.ended.wait())
         released = asyncio.create_task(caller.hung_up.wait())
         try:
+            await phone_call.answer()
             await asyncio.wait((gone, released), return_when=asyncio.FIRST_COMPLETED)
-            if caller.hung_up.is_set():
-                if not phone_call.ended.is_set():
-                    await phone_call.hangup()
-            else:
-                self.b2bua.local_caller_gone(call.call_id)
+            if caller.hung_up.is_set() and not phone_call.ended.is_set():
+                await phone_call.hangup()
             await phone_call.ended.wait()
-            await call.closed.wait()
-            await pump
         finally:
+            # However this ends (the caller's BYE, a failed answer), the queued or connected
+            # call must not outlive the PBX call; a no-op once Switchboard ended it.
+            self.b2bua.local_caller_gone(call.call_id)
             for task in (pump, gone, released):
                 task.cancel()
+        await call.closed.wait()
 
     @staticmethod
     async def _pump(phone_call: PyVoipCall, rtp: CallerRtp) -> None:
