@@ -79,7 +79,5 @@ class ConsoleOptions:
     auto_answer_queues: frozenset[str] = frozenset()
     # Queue counts go to every console at most this often (the issue: one a second).
     board_interval_s: float = 1.0
-    # How often an open console re-checks that its session is still valid (signed out,
-    # expired, disabled: the socket closes). Each check is a session-store read, and a
-    # write at most once a minute: 10,000 consoles make 170 reads a second at 60 s.
+    # Pause between rounds re-checking every open console's session (one read at a time).
     session_check_s: float = 60.0

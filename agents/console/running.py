@@ -18,7 +18,8 @@ class Console:
     hub: Hub
     options: ConsoleOptions
     service: ConsoleService | None = None
-    sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    # Each open console's socket, with the request that opened it and whose desk it shows.
+    sockets: dict[web.WebSocketResponse, tuple[web.Request, str]] = field(default_factory=dict)
 
     def started(self) -> ConsoleService:
         """Return the service (set once the app's startup has run)."""

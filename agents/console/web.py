@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -89,13 +88,16 @@ def setup(
         stop_pops = running.runtime.subscribe(pops.on_events)
         stop_console = running.runtime.subscribe(service.on_events)
         console.service = service
-        ticker = asyncio.create_task(_tick(service), name="console-board-tick")
+        tasks = [
+            asyncio.create_task(_tick(service), name="console-board-tick"),
+            asyncio.create_task(_recheck_sessions(console), name="console-session-check"),
+        ]
         try:
             yield
         finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             stop_console()
             stop_pops()
             await _close_sockets(console)
@@ -215,14 +217,14 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
     socket = web.WebSocketResponse(heartbeat=30.0)
     await socket.prepare(request)
     outbox = console.hub.connect(agent_id)
-    console.sockets.add(socket)
+    console.sockets[socket] = (request, agent_id)
     try:
         # The resync: a (re)connected console gets the whole state before anything else.
         service.push_state(agent_id)
         outbox.offer(QUEUES, service.queues_frame())
     except ConsoleError as exc:
         await socket.close(code=4404, message=exc.message.encode()[:120])
-    sender = asyncio.create_task(_send(request, socket, outbox, console))
+    sender = asyncio.create_task(_send(socket, outbox))
     try:
         async for message in socket:
             # The console acts through the JSON API; the socket only carries frames out.
@@ -233,36 +235,38 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
         with contextlib.suppress(asyncio.CancelledError):
             await sender
         console.hub.disconnect(outbox)
-        console.sockets.discard(socket)
+        console.sockets.pop(socket, None)
     return socket
 
 
-async def _send(
-    request: web.Request, socket: web.WebSocketResponse, outbox: Outbox, console: Console
-) -> None:
-    loop = asyncio.get_running_loop()
-    interval = console.options.session_check_s
-    # A random first check: consoles opened together at the start of a shift must not all
-    # hit the session store in the same second ever after.
-    next_check = loop.time() + random.uniform(0.0, interval)
+async def _send(socket: web.WebSocketResponse, outbox: Outbox) -> None:
     while not socket.closed:
         frame = await outbox.next()
-        if loop.time() >= next_check:
-            next_check = loop.time() + interval
-            try:
-                session = await reload_session(request)
-            except Exception:
-                # The session store is overloaded or away: the console was signed in at its
-                # last check, so it stays live until the next one (a shorter retry would only
-                # add load to an overloaded store), rather than go silent.
-                log.warning("could not re-check a console's session", exc_info=True)
-                still_signed_in = True
-            else:
-                still_signed_in = session is not None and session.user.agent_id == outbox.agent_id
-            if not still_signed_in:
-                await socket.close(code=4401, message=b"signed out")
-                return
         try:
             await socket.send_frame(frame, WSMsgType.TEXT)
         except ConnectionError:
             return
+
+
+async def _recheck_sessions(console: Console) -> None:
+    """Close every open console whose session ended (signed out, expired, user disabled).
+
+    One console at a time: the session store sees at most one of these reads at once, however
+    many consoles are open, so sign-ins and API calls keep the rest of its pool. A round over
+    10,000 consoles takes as long as 10,000 reads; the next starts an interval after it.
+    """
+    interval = console.options.session_check_s
+    while True:
+        await asyncio.sleep(interval)
+        for socket, (request, agent_id) in list(console.sockets.items()):
+            if socket.closed:
+                continue
+            try:
+                session = await reload_session(request)
+            except Exception:
+                # The store is overloaded or away: the console was signed in at its last
+                # check, so it stays live until the next round rather than go silent.
+                log.warning("could not re-check a console's session", exc_info=True)
+                continue
+            if session is None or session.user.agent_id != agent_id:
+                await socket.close(code=4401, message=b"signed out")
