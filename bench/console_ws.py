@@ -242,12 +242,14 @@ async def hold_console(
         except (aiohttp.ClientError, OSError):
             if attempt == RETRIES:
                 consoles.failed += 1
-                opened.set_result(None)
+                if not opened.done():
+                    opened.set_result(None)
                 return
             consoles.retried += 1
             await asyncio.sleep(0.5 * 2**attempt)  # the page's back-off before reconnecting
     consoles.connected += 1
-    opened.set_result(None)
+    if not opened.done():
+        opened.set_result(None)
     try:
         async for message in socket:
             data = message.data
