@@ -375,6 +375,8 @@ class Engine:
                 )
                 if plan is not None:
                     caller.spec = plan.spec
+                    # The new queue may have fewer bullseye steps; a requeue starts from here.
+                    caller.step = min(caller.step, plan.last_step)
                     self._compute_pkey(caller)
                     self._fifo[caller.queue_id].append((caller, caller.stay))
                 continue

@@ -53,6 +53,7 @@ class RCaller:
     offer_deadline: float = 0.0
     hops: int = 0
     prefer_s: float | None = None  # a transfer's wait for its agent, else the queue's window
+    off_fifo: bool = False  # passed over by the no-agents limit while ringing (this stay)
 
 
 @dataclass
@@ -168,7 +169,7 @@ class Reference:
         here = [
             c
             for c in self.callers.values()
-            if c.queue == queue_id and c.state in (WAITING, PREFERRED, OFFERED)
+            if c.queue == queue_id and c.state in (WAITING, PREFERRED, OFFERED) and not c.off_fifo
         ]
         return min(here, key=lambda c: (c.entered, c.seq), default=None)
 
@@ -189,8 +190,13 @@ class Reference:
             assert spec.max_wait_no_agents_s is not None
             while (front := self.front(ident)) is not None:
                 at = max(front.entered, self.empty_since[ident]) + spec.max_wait_no_agents_s
-                if at > now or front.state == OFFERED:
+                if at > now:
                     return
+                if front.state == OFFERED:
+                    # Ringing (an agent from outside the queue): the engine drops it from the
+                    # queue's arrival order for this stay and goes on with the next caller.
+                    front.off_fifo = True
+                    continue
                 self.overflow(front, spec.on_no_agents, now)
             return
         c = self.callers[ident]
@@ -231,7 +237,7 @@ class Reference:
 
     def enter(self, c: RCaller, now: float) -> None:
         spec = self.queues[c.queue]
-        c.state, c.step = NEW, 0
+        c.state, c.step, c.off_fifo = NEW, 0, False
         if self.no_agents_expired(c, now):
             self.overflow(c, spec.on_no_agents, now)
             return

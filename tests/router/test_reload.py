@@ -5,6 +5,7 @@ from __future__ import annotations
 from router import (
     DEFAULT_TIER_BOOSTS,
     AgentState,
+    BullseyeStep,
     CallDequeued,
     Destination,
     DestinationKind,
@@ -92,3 +93,23 @@ def test_reload_that_adds_agents_matches_idle_ones_with_waiting_callers() -> Non
     e.call_arrived(call("c", "q", 1), 1)
     events = e.apply_config([QueueSpec("q")], [agent("a1", ["q"])], DEFAULT_TIER_BOOSTS, 2)
     assert offers(events) == [("c", "a1")]
+
+
+def test_a_ringing_caller_requeued_after_a_reload_that_removed_bullseye_steps() -> None:
+    widened = QueueSpec(
+        "q",
+        skills=(SkillRequirement("en", 5),),
+        bullseye=(BullseyeStep(after_s=5, min_proficiency=1),),
+    )
+    agents = [agent("novice", ["q"], en=2), agent("expert", ["q"], en=9)]
+    e = engine([widened], agents)
+    e.agent_login("novice", 0)
+    e.agent_login("expert", 0)
+    e.call_arrived(call("c", "q", 0), 0)
+    assert offers(e.agent_ready("novice", 6)) == [("c", "novice")]  # widened at 5 s: step 1
+    plain = QueueSpec("q", skills=(SkillRequirement("en", 1),))  # no steps any more
+    e.apply_config([plain], agents, DEFAULT_TIER_BOOSTS, 7)
+    e.agent_ready("expert", 7)
+    events = e.agent_not_ready("novice", "break", 8)  # withdrawn: the expert takes it
+    assert of(OfferCancelled, events)
+    assert offers(events) == [("c", "expert")]
