@@ -319,7 +319,8 @@ class _MediaBuilder:
             ptime=self.ptime,
             direction=self.direction,
             attributes=tuple(self.attributes),
-            other_lines=tuple(self.other_lines),
+            # Serialising puts i= first (RFC 4566 order); parse to the same order.
+            other_lines=tuple(sorted(self.other_lines, key=lambda line: not line.startswith("i="))),
         )
 
 
@@ -348,14 +349,14 @@ def parse_sdp(body: bytes | str) -> SessionDescription:
             current.attribute(value)
         elif kind == "a" and value in _DIRECTIONS:
             direction = Direction(value)
+        elif kind == "v":
+            raise SdpError("more than one v= line")
         elif current is not None:
             current.other_lines.append(f"{kind}={value}")
         elif kind == "o":
             origin = _parse_origin(value)
         elif kind == "s":
             session_name = value or "-"
-        elif kind == "v":
-            raise SdpError("more than one v= line")
         else:
             other.append(f"{kind}={value}")
     if origin is None:

@@ -209,3 +209,14 @@ def test_fuzz_structured_lines_only_raise_sdp_error(lines: list[str], end: str) 
 def test_fuzz_raw_bytes_only_raise_sdp_error(body: bytes) -> None:
     with contextlib.suppress(SdpError):
         parse_sdp(body)
+
+
+def test_a_second_v_line_inside_a_media_section_is_refused() -> None:
+    with pytest.raises(SdpError, match="more than one v="):
+        parse_sdp("v=0\no=- 1 2 IN IP4 127.0.0.1\nm=audio 0 RTP/AVP 0\nv=\n")
+
+
+def test_media_lines_parse_in_the_order_they_serialise() -> None:
+    sdp = parse_sdp("v=0\no=- 1 2 IN IP4 127.0.0.1\nm=audio 0 RTP/AVP 0\nb=AS:64\ni=voice\n")
+    assert sdp.media[0].other_lines == ("i=voice", "b=AS:64")
+    assert parse_sdp(str(sdp)) == sdp
