@@ -369,6 +369,7 @@ class B2bua(SipHandler):
             return
         leg.cancel_sent = True
         self.endpoint.send_request(make_cancel(leg.invite), tx.destination)
+        tx.cancelled()
 
     def _overflowed(self, call: Call, event: Overflowed) -> None:
         destination = event.destination

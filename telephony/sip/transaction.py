@@ -331,6 +331,21 @@ class ClientTransaction:
             self._finish(self._local_response(503, "Service Unavailable"))
             self._terminate()
 
+    def cancelled(self) -> None:
+        """Note that a CANCEL was sent: give up 64*T1 later if no final response comes.
+
+        RFC 3261 §9.1: a UAC whose CANCEL gets no final response for the INVITE within 64*T1
+        considers the INVITE cancelled and destroys its transaction; without this, a phone that
+        never answers the CANCEL would keep the transaction (and whoever waits on it) forever.
+        """
+        if self.is_invite and self.state in (TxState.CALLING, TxState.PROCEEDING):
+            self._timers.start("cancel", 64 * self._config.t1, self._cancel_timeout)
+
+    def _cancel_timeout(self) -> None:
+        log.info("INVITE cancelled, no final response within 64*T1: giving up")
+        self._finish(self._local_response(487, "Request Terminated"))
+        self._terminate()
+
     def terminate(self) -> None:
         """Stop every timer and leave the transaction table (on shutdown)."""
         if not self.final.done():
