@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 RECORDING_PATH = "/recordings/{call_id}.wav"
 FindRecording = Callable[[str], Awaitable[Path | None]]
-FIND_RECORDING = web.AppKey("board.find_recording", FindRecording)
+FIND_RECORDING: web.AppKey[FindRecording] = web.AppKey("board.find_recording")
 # Call ids are ours (telephony's sb-<hex>, or a test's); anything else is refused unread.
 _CALL_ID = re.compile(r"[A-Za-z0-9._@-]{1,128}")
 
