@@ -25,6 +25,7 @@ import admin
 import agents
 import agents.console
 import board
+import board.recordings
 import board.web
 import crm_bridge.app
 import recording
@@ -149,6 +150,7 @@ def create_app(settings: Settings) -> web.Application:
         settings.data_dir / "recordings", retention_days=settings.recording_retention_days
     )
     recording.setup(app, store)
+    board.recordings.setup_recordings(app, recording_file(store))
     # The lookup starts as the call enters its queue and runs beside it (never delays it).
     routing.on_arrival(pop.call_arrived)
     app.cleanup_ctx.append(pop_context(pop))
@@ -192,6 +194,16 @@ def create_app(settings: Settings) -> web.Application:
     )
     add_drain_hook(app, lambda deadline: app[telephony.calls.B2BUA].drain(deadline))
     return app
+
+
+def recording_file(store: recording.RecordingStore) -> board.recordings.FindRecording:
+    """Return the board's lookup of a call's finished WAV in the recording store."""
+
+    async def find(call_id: str) -> Path | None:
+        found = await store.get(call_id)
+        return None if found is None else found.path
+
+    return find
 
 
 def board_routing(routing: RoutingService) -> Routing:

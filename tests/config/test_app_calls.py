@@ -9,6 +9,8 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from agents import AUTH, Role
+from board.recordings import recording_ref
 from config.app import create_app
 from config.routing import ROUTING
 from config.settings import Settings
@@ -18,10 +20,12 @@ from telephony.calls import SIP_ENDPOINT
 from tests.config.helpers import EXAMPLE
 from tests.telephony.calls.harness import audio_files, ok, passed, scenario
 from tests.telephony.conftest import WAIT, finish_sipp, free_port, start_sipp
+from tests.web.support import sign_in
 
 Client = TestClient[web.Request, web.Application]
 ClientFactory = Callable[..., Awaitable[Client]]
 PHONE_PASSWORD = "phone-secret-1010"
+WEB_PASSWORD = "correct horse battery staple"
 JAKUB = ("jakub.nowak", "1010")  # in vip_care, SIP user 1010 in the example config
 VIP_LINE = "+441632960300"
 
@@ -39,7 +43,7 @@ async def test_a_caller_on_a_configured_line_talks_to_the_registered_agent(
     )
     (tmp_path / "data").mkdir()
     app = create_app(settings)
-    await aiohttp_client(app)
+    client = await aiohttp_client(app)
     routing = app[ROUTING]
     seen: list[Event] = []
     finished = asyncio.Event()
@@ -88,3 +92,16 @@ async def test_a_caller_on_a_configured_line_talks_to_the_registered_agent(
     assert routing.engine.agent_snapshot(JAKUB[0]).state is AgentState.WRAP_UP
     recording = await app[RECORDINGS].get(offer.call_id)
     assert recording is not None
+    # A supervisor plays it from the board; an agent may not.
+    users = app[AUTH].users
+    await users.create("sam", WEB_PASSWORD, Role.SUPERVISOR)
+    await users.create("jakub", WEB_PASSWORD, Role.AGENT, agent_id=JAKUB[0])
+    path = recording_ref(offer.call_id)
+    await sign_in(client, "jakub", WEB_PASSWORD)
+    assert (await client.get(path, allow_redirects=False)).status == 403
+    client.session.cookie_jar.clear()
+    await sign_in(client, "sam", WEB_PASSWORD)
+    response = await client.get(path)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "audio/wav"
+    assert (await response.read()) == recording.path.read_bytes()
