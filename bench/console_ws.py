@@ -4,9 +4,10 @@ Starts the console app (web foundation, SQLite customer store, routing with N re
 screen pop, console) in a server process, opens N signed-in console websockets from this
 process, and while the queue counts go to every console each second, makes calls one at a
 time: each is looked up, then offered to an agent whose console must receive the pop.
-Prints and writes to docs/benchmarks.md: the server's memory (RSS) with N consoles, the
-frames every console received, and the pop latency from the offer to the frame read by the
-client (both processes read the same CLOCK_MONOTONIC), over several rounds (medians).
+Prints and writes to its `console_ws` section of docs/benchmarks.md: the server's memory
+(RSS) with N consoles, the frames every console received, and the pop latency from the offer
+to the frame read by the client (both processes read the same CLOCK_MONOTONIC), over several
+rounds (medians).
 
     .venv/bin/python bench/console_ws.py                      # 10,000 consoles, 3 rounds
     .venv/bin/python bench/console_ws.py --consoles 1000 --rounds 1 --no-docs
@@ -430,8 +431,8 @@ async def measure(count: int, pops: int, rate: float, tmp: str, url: str) -> Rou
         await asyncio.wait_for(server.wait(), 30)
 
 
-def report(rounds: list[Round], pops: int, rate: float, database: str) -> tuple[str, str]:
-    """Return the two docs sections: consoles held, and pop latency."""
+def report(rounds: list[Round], pops: int, rate: float, database: str) -> str:
+    """Return the docs section: consoles held, and pop latency while they are open."""
     med = statistics.median
     first = rounds[0]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -467,8 +468,6 @@ def report(rounds: list[Round], pops: int, rate: float, database: str) -> tuple[
             f"| memory per console | {per_console_kib:.0f} KiB |",
             f"| queue-count frames each console got in {med([r.seconds for r in rounds]):.0f} s "
             f"(fewest of any console) | {med([r.min_queue_frames for r in rounds]):.0f} |",
-            "",
-            machine,
         ]
     )
     p50 = med([percentile(r.latencies_ms, 50) for r in rounds])
@@ -478,7 +477,7 @@ def report(rounds: list[Round], pops: int, rate: float, database: str) -> tuple[
     lookup99 = med([percentile(r.lookups_ms, 99) for r in rounds])
     latency = "\n".join(
         [
-            f"`bench/console_ws.py`: {pops} calls at {rate:g} a second, each offered to a ready "
+            f"Pop latency: {pops} calls at {rate:g} a second, each offered to a ready "
             f"agent while {first.consoles:,} consoles are open and the queue counts go to "
             "every console each second. Latency from the offer (the lookup already done, as "
             "it runs while the caller queues) to the pop frame read by the agent's websocket "
@@ -496,7 +495,7 @@ def report(rounds: list[Round], pops: int, rate: float, database: str) -> tuple[
             machine,
         ]
     )
-    return consoles, latency
+    return consoles + "\n\n" + latency
 
 
 def write_section(name: str, text: str) -> None:
@@ -521,12 +520,10 @@ async def drive(args: argparse.Namespace) -> int:
         )
         rounds.append(result)
     database = "SQLite (tmpfs)" if args.postgres_url is None else "PostgreSQL"
-    consoles, latency = report(rounds, args.pops, args.rate, database)
-    print(consoles)
-    print(latency)
+    text = report(rounds, args.pops, args.rate, database)
+    print(text)
     if not args.no_docs:
-        write_section("console_ws", consoles)
-        write_section("screenpop_latency", latency)
+        write_section("console_ws", text)
     return 0
 
 
