@@ -170,6 +170,7 @@ def create_app(settings: Settings) -> web.Application:
         # Without telephony, the console drives the engine alone (agents on external phones).
         call_control=None if credentials_file is None else StartedCallControl(app, routing),
         offers=None if credentials_file is None else PhoneOffers(routing),
+        recording_of=recording_reference(store),
     )
     # Read at scrape time, beside the board's own websockets.
     metrics.websocket_connections.labels("console").set_function(lambda: console.hub.connections)
@@ -194,6 +195,18 @@ def create_app(settings: Settings) -> web.Application:
     )
     add_drain_hook(app, lambda deadline: app[telephony.calls.B2BUA].drain(deadline))
     return app
+
+
+def recording_reference(store: recording.RecordingStore) -> agents.console.RecordingLookup:
+    """Return the console's lookup of the reference to write for a call's recording."""
+
+    async def reference(call_id: str) -> str | None:
+        # Still being written (a wrap-up at once after the BYE) counts: it finishes at the end.
+        if store.active(call_id) is None and await store.get(call_id) is None:
+            return None
+        return board.recordings.recording_ref(call_id)
+
+    return reference
 
 
 def recording_file(store: recording.RecordingStore) -> board.recordings.FindRecording:

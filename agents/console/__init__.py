@@ -12,6 +12,7 @@ from agents.console.ports import (
     DispositionChoice,
     OfferControl,
     PopSource,
+    RecordingLookup,
 )
 from agents.console.running import CONSOLE, Console
 from agents.console.service import ConsoleError, ConsoleService
@@ -32,6 +33,7 @@ __all__ = [
     "OfferControl",
     "Outbox",
     "PopSource",
+    "RecordingLookup",
     "identify_in_engine",
     "setup",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,6 +55,10 @@ class PopSource(Protocol):
     def release(self, call_id: str) -> None:
         """Forget the call's pop."""
         ...
+
+
+# The reference of a call's recording for the customer's history, or None if it has none.
+RecordingLookup = Callable[[str], Awaitable[str | None]]
 
 
 class OfferControl(Protocol):

@@ -35,6 +35,7 @@ from agents.console.ports import (
     DispositionChoice,
     OfferControl,
     PopSource,
+    RecordingLookup,
 )
 from crm_bridge.errors import CrmError, CustomerNotFound, InvalidInput
 from crm_bridge.interface import (
@@ -90,6 +91,7 @@ class ConsoleService:
         options: ConsoleOptions,
         hub: Hub,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        recording_of: RecordingLookup | None = None,
     ) -> None:
         self.routing = routing
         self.runtime = routing.runtime
@@ -102,6 +104,7 @@ class ConsoleService:
         self.options = options
         self.hub = hub
         self.wall_clock = wall_clock
+        self.recording_of = recording_of
         self.desks: dict[str, Desk] = {}
         self._writes: set[asyncio.Task[None]] = set()
         self._agents_from: Sequence[AgentSpec] | None = None
@@ -465,6 +468,7 @@ class ConsoleService:
             hold_seconds=round(wrap.hold_s),
             wrap_seconds=round(max(0.0, self.runtime.now() - wrap.ended_clock)),
             call_id=wrap.call_id,
+            recording_ref=await self._recording_ref(wrap.call_id),
             caller_number=number,
             case=case,
             follow_up=follow_up,
@@ -473,6 +477,15 @@ class ConsoleService:
         self.pops.release(wrap.call_id)
         log.info("agent %s wrapped up call %s as %s", agent_id, wrap.call_id, interaction_id)
         return interaction_id
+
+    async def _recording_ref(self, call_id: str) -> str | None:
+        if self.recording_of is None:
+            return None
+        try:
+            return await self.recording_of(call_id)
+        except Exception:  # a missing reference must never cost the agent's notes
+            log.exception("recording lookup failed for call %s; writing without it", call_id)
+            return None
 
     def _write_later(self, agent_id: str, wrap: WrapInfo) -> None:
         wrap.writing = True

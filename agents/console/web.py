@@ -23,6 +23,7 @@ from agents.console.ports import (
     DispositionChoice,
     OfferControl,
     PopSource,
+    RecordingLookup,
 )
 from agents.console.running import CONSOLE, Console
 from agents.console.service import ConsoleError, ConsoleService
@@ -52,6 +53,7 @@ def setup(
     offers: OfferControl | None = None,
     options: ConsoleOptions | None = None,
     wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    recording_of: RecordingLookup | None = None,
 ) -> Console:
     """Add the agent console to `app` (after `agents.setup`); return its hub and service.
 
@@ -61,6 +63,8 @@ def setup(
     reaches the agent with or before the offer. `reason_codes` (id -> name) and
     `dispositions` come from the routing config. Without `call_control` and `offers`, the
     console drives the engine alone (an external phone): accept connects, hang-up ends.
+    `recording_of(call_id)` returns the reference of the call's recording (or None) for the
+    customer's history.
     """
     console = Console(hub=Hub(), options=options or ConsoleOptions())
     app[CONSOLE] = console
@@ -82,6 +86,7 @@ def setup(
             options=console.options,
             hub=console.hub,
             wall_clock=wall_clock,
+            recording_of=recording_of,
         )
         pops.deliver_to(service.deliver_pop)
         # The pop's listener first: its frame then leaves before the offer's state frame.

@@ -8,12 +8,14 @@ from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from agents import AUTH, Role
 from board.recordings import recording_ref
-from config.app import create_app
+from config.app import ENGINE, create_app
 from config.routing import ROUTING
 from config.settings import Settings
+from crm_bridge.tables import interactions
 from recording import RECORDINGS
 from router import AgentState, CallDequeued, CallFinished, Event, Offer, Outcome
 from telephony.calls import SIP_ENDPOINT
@@ -97,8 +99,24 @@ async def test_a_caller_on_a_configured_line_talks_to_the_registered_agent(
     await users.create("sam", WEB_PASSWORD, Role.SUPERVISOR)
     await users.create("jakub", WEB_PASSWORD, Role.AGENT, agent_id=JAKUB[0])
     path = recording_ref(offer.call_id)
-    await sign_in(client, "jakub", WEB_PASSWORD)
+    token = await sign_in(client, "jakub", WEB_PASSWORD)
     assert (await client.get(path, allow_redirects=False)).status == 403
+    # The agent wraps up; the interaction lands in the store with its recording's reference.
+    wrapped = await client.post(
+        "/api/console/wrapup",
+        json={"call_id": offer.call_id, "disposition": "resolved", "notes": "VIP line test"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert wrapped.status == 200, await wrapped.text()
+    async with app[ENGINE].connect() as conn:
+        rows = (
+            await conn.execute(
+                select(interactions.c.recording_ref, interactions.c.notes).where(
+                    interactions.c.call_id == offer.call_id
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [(path, "VIP line test")]
     client.session.cookie_jar.clear()
     await sign_in(client, "sam", WEB_PASSWORD)
     response = await client.get(path)
