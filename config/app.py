@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("config.settings", Settings)
 ENGINE = web.AppKey("config.engine", AsyncEngine)
+SCREEN_POP = web.AppKey("config.screen_pop", ScreenPop)
 
 # Every package that owns tables: its Alembic environment and its own version table.
 MIGRATIONS: Sequence[tuple[Path, str]] = (
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> web.Application:
         lambda: app[CUSTOMER_DIRECTORY],
         agents.console.identify_in_engine(lambda: routing.runtime),
     )
+    app[SCREEN_POP] = pop
     metrics = board.web.setup(
         app,
         engine,
