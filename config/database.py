@@ -52,15 +52,19 @@ class MigrationError(RuntimeError):
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """Create an async engine for `url`, tuned for SQLite when it is SQLite."""
+    """Create an async engine for `url`, tuned for SQLite when it is SQLite.
+
+    Statement parameters are hidden from errors and logs: they carry session-token hashes,
+    phone numbers and customers' names, none of which may reach a log.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Pre-ping so a PostgreSQL restart costs one retry, not a failed request.
-        return create_async_engine(parsed, pool_pre_ping=True)
+        return create_async_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(parsed)
+    engine = create_async_engine(parsed, hide_parameters=True)
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
     return engine
 

@@ -109,3 +109,27 @@ async def test_postgres_engine_runs_migrations(tmp_path: Path, pg_database_url: 
         assert "pkg_things" not in await table_names(engine)
     finally:
         await engine.dispose()
+
+
+async def test_a_failing_statement_keeps_its_parameters_out_of_the_error(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # Errors get logged; their parameters would carry token hashes, numbers and names.
+    secret = "tokenhash-0123456789abcdef"
+    for url in (f"sqlite+aiosqlite:///{tmp_path / 'hidden.db'}", postgres_url):
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                try:
+                    await conn.execute(
+                        text("SELECT * FROM no_such_table WHERE x = :x"), {"x": secret}
+                    )
+                except Exception as exc:  # the driver's own error type differs per database
+                    message = str(exc)
+                else:
+                    raise AssertionError("the statement should have failed")
+        finally:
+            await engine.dispose()
+        assert "no_such_table" in message
+        assert secret not in message
+        assert "hidden" in message.lower()
