@@ -38,11 +38,14 @@ from config.database import create_engine, upgrade
 from config.drain import add_drain_hook
 from config.loader import load_config
 from config.routing import ROUTING, RoutingService, loop_call_at, loop_time, routing_context
+from config.schema import ContactCentreConfig
 from config.settings import Settings
 from config.sip_credentials import load_sip_credentials
 from crm_bridge.app import CUSTOMER_DIRECTORY
 from crm_bridge.config import CrmConfig
 from screenpop import ScreenPop
+from telephony.calls.pbx_ingress import setup_pbx_ingress
+from telephony.pyvoip import SipAccount
 from telephony.sip.registrar import Registrar
 
 log = logging.getLogger(__name__)
@@ -157,6 +160,7 @@ def create_app(settings: Settings) -> web.Application:
     routing.on_arrival(pop.call_arrived)
     app.cleanup_ctx.append(pop_context(pop))
     credentials_file = settings.sip_credentials_file
+    pbx = pbx_account(settings, config)
     console = agents.console.setup(
         app,
         routing=lambda: agents.console.ConsoleRouting(
@@ -195,8 +199,39 @@ def create_app(settings: Settings) -> web.Application:
         rtp_ports=(settings.rtp_port_first, settings.rtp_port_last),
         count_message=metrics.sip_message,
     )
+    if pbx is not None:
+        setup_pbx_ingress(
+            app,
+            account=pbx,
+            route_number=settings.pbx_route_number,
+            media_host=settings.pbx_local_host,
+            ring_timeout=settings.pbx_ring_timeout_s,
+        )
     add_drain_hook(app, lambda deadline: app[telephony.calls.B2BUA].drain(deadline))
     return app
+
+
+def pbx_account(settings: Settings, config: ContactCentreConfig) -> SipAccount | None:
+    """Return the PBX extension to register as, None when off; refuse settings it cannot use."""
+    if not settings.pbx_host:
+        return None
+    # Its calls go through the B2BUA to registered phones: no telephony, nowhere to go.
+    if settings.sip_credentials_file is None:
+        raise ValueError("pbx_host is set but sip_credentials_file is not: telephony is off")
+    if settings.pbx_route_number not in {route.dnis for route in config.routes.values()}:
+        raise ValueError(
+            f"pbx_route_number {settings.pbx_route_number!r} is not the dnis of a route in "
+            f"{settings.config_file}"
+        )
+    return SipAccount(
+        server=settings.pbx_host,
+        port=settings.pbx_port,
+        username=settings.pbx_extension,
+        password=settings.pbx_password,
+        local_host=settings.pbx_local_host,
+        sip_port=settings.pbx_sip_port,
+        rtp_ports=(settings.pbx_rtp_first, settings.pbx_rtp_last),
+    )
 
 
 def recording_reference(store: recording.RecordingStore) -> agents.console.RecordingLookup:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ENV_PREFIX = "SWITCHBOARD_"
 
@@ -57,6 +58,40 @@ class Settings(BaseModel):
     sign_in_failures_per_username: int = Field(default=5, ge=1)
     sign_in_failures_per_address: int = Field(default=50, ge=1)
     sign_in_window_s: int = Field(default=300, ge=1)
+    # Switchboard as an extension on an existing PBX (telephony/calls/pbx_ingress.py): off
+    # unless pbx_host (the PBX's registrar) is set. Its calls are routed as if pbx_route_number
+    # (a configured route's DNIS) was dialled.
+    pbx_host: str = ""
+    pbx_port: int = Field(default=5060, ge=1, le=65535)
+    pbx_extension: str = ""
+    pbx_password: str = Field(default="", repr=False)
+    # Our SIP and RTP address as the PBX sees it; the per-call relay ports bind there too.
+    pbx_local_host: str = "127.0.0.1"
+    # The extension's own SIP port: pyVoIP binds it, so it cannot be the B2BUA's sip_port.
+    pbx_sip_port: int = Field(default=5070, ge=1, le=65535)
+    # The extension's RTP ports (pyVoIP's side), apart from the relay's rtp_port_first/last.
+    pbx_rtp_first: int = Field(default=10000, ge=1024, le=65535)
+    pbx_rtp_last: int = Field(default=19999, ge=1024, le=65535)
+    pbx_route_number: str = ""
+    # The PBX's call rings the extension at most this long before it is taken or declined.
+    pbx_ring_timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _pbx_complete(self) -> Self:
+        if not self.pbx_host:
+            return self
+        if not self.pbx_extension:
+            raise ValueError("pbx_extension is required when pbx_host is set")
+        if not self.pbx_route_number:
+            raise ValueError("pbx_route_number is required when pbx_host is set")
+        if self.pbx_sip_port == self.sip_port:
+            raise ValueError(
+                f"pbx_sip_port ({self.pbx_sip_port}) must differ from sip_port: "
+                "the PBX extension and the SIP listener each bind their own port"
+            )
+        if self.pbx_rtp_first > self.pbx_rtp_last:
+            raise ValueError("pbx_rtp_first must not be above pbx_rtp_last")
+        return self
 
     def effective_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite in the data directory."""
