@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from aiohttp import web
 
@@ -121,6 +121,30 @@ class EventLog:
             raise AssertionError(f"no matching {kind.__name__}; events:\n{seen}") from None
 
 
+class SipSide(Protocol):
+    """What the sipp phones and `closed` use: Switchboard's SIP port, registrar and B2BUA."""
+
+    @property
+    def port(self) -> int:
+        """Return Switchboard's SIP port."""
+        ...
+
+    @property
+    def registrar(self) -> Registrar:
+        """Return the registrar the phones register with."""
+        ...
+
+    @property
+    def b2bua(self) -> B2bua:
+        """Return the B2BUA the calls go through."""
+        ...
+
+    @property
+    def workdir(self) -> Path:
+        """Return the directory the phones keep their files in."""
+        ...
+
+
 @dataclass
 class Switchboard:
     """The parts a call test drives and inspects."""
@@ -196,7 +220,7 @@ async def switchboard(
         await store.close()
 
 
-async def closed(sb: Switchboard, call_id: str) -> None:
+async def closed(sb: SipSide, call_id: str) -> None:
     """Wait until the B2BUA has ended both legs and closed the call's media."""
     call = sb.b2bua.call(call_id)
     if call is not None:
@@ -226,7 +250,7 @@ def audio_files(directory: Path) -> dict[str, str]:
 class Phones:
     """sipp processes around one Switchboard, each in its own directory (its own error log)."""
 
-    def __init__(self, sb: Switchboard) -> None:
+    def __init__(self, sb: SipSide) -> None:
         self.sb = sb
         self.audio = audio_files(sb.workdir)
         self._count = 0
