@@ -21,7 +21,7 @@ from board.eventlog import read_records
 from config.database import create_engine, upgrade
 from demo.traffic import Caller, TrafficGenerator, TrafficPlan
 from telephony.sip.transport import Peer
-from tests.e2e.assembly import USER_PASSWORD, Browserless
+from tests.e2e.centre import USER_PASSWORD, Browserless
 from tests.telephony.calls.harness import audio_files, passed, scenario
 from tests.telephony.conftest import finish_sipp, free_port, start_sipp
 
