@@ -14,6 +14,7 @@
   let announced = null;
   let draftTimer = null;
   let audio = null;
+  let stateFrames = 0;
 
   function text(el, value) { el.textContent = value == null ? "" : String(value); }
   function show(el, visible) { el.hidden = !visible; }
@@ -228,8 +229,11 @@
     const wanted = event.submitter ? event.submitter.value : "ready";
     const body = { state: wanted };
     if (wanted === "not_ready") body.reason_code = $("reason-code").value;
+    const framesBefore = stateFrames;
     const next = await act("PUT", "/api/console/state", body);
-    if (next) apply(next);
+    // The reply is the state when the server answered; a live frame that came meanwhile is as
+    // new or newer (an offer right after Ready), so the reply must not overwrite it.
+    if (next && stateFrames === framesBefore) apply(next);
   });
   $("accept").addEventListener("click", () =>
     state.offer && act("POST", "/api/console/offer/accept", { call_id: state.offer.call_id }));
@@ -306,7 +310,7 @@
     });
     socket.addEventListener("message", (event) => {
       const frame = JSON.parse(event.data);
-      if (frame.kind === "state") apply(frame);
+      if (frame.kind === "state") { stateFrames += 1; apply(frame); }
       else if (frame.kind === "pop") { lastPop = frame.pop; renderPop(); }
       else if (frame.kind === "queues") updateWaiting(frame.waiting);
     });
