@@ -8,7 +8,7 @@ from telephony.sip.builder import make_request
 from telephony.sip.endpoint import SipEndpoint
 from telephony.sip.message import Request, Response
 from telephony.sip.timers import TimerConfig
-from telephony.sip.transaction import ServerTransaction, TxState
+from telephony.sip.transaction import ClientTransaction, ServerTransaction, TxState
 from telephony.sip.transport import Peer
 from telephony.sip.uri import parse_address
 from tests.telephony.conftest import WAIT, UdpPeer
@@ -101,17 +101,23 @@ async def test_invite_client_times_out_with_408(
         assert endpoint.transaction_counts == (0, 0)
 
 
+async def ringing_invite(endpoint: SipEndpoint, udp_peer: UdpPeer) -> ClientTransaction:
+    """Send an INVITE to the raw peer, answer it 180, and return its ringing transaction."""
+    req, dest = outgoing("INVITE", udp_peer)
+    ringing: asyncio.Queue[int] = asyncio.Queue()
+    tx = endpoint.send_request(req, dest, on_response=lambda r: ringing.put_nowait(r.status))
+    invite = request(await udp_peer.recv())
+    udp_peer.send(Response(180, headers=invite.headers.copy()).to_bytes(), endpoint.port)
+    assert await asyncio.wait_for(ringing.get(), WAIT) == 180
+    return tx
+
+
 async def test_cancelled_invite_that_never_gets_a_final_answer_ends_after_64_t1(
     fast_timers: TimerConfig, udp_peer: UdpPeer
 ) -> None:
     # A phone that rang, then ignores our CANCEL: the transaction must not wait forever.
     async with SipEndpoint(port=0, timers=fast_timers) as endpoint:
-        req, dest = outgoing("INVITE", udp_peer)
-        ringing: asyncio.Queue[int] = asyncio.Queue()
-        tx = endpoint.send_request(req, dest, on_response=lambda r: ringing.put_nowait(r.status))
-        invite = request(await udp_peer.recv())
-        udp_peer.send(Response(180, headers=invite.headers.copy()).to_bytes(), endpoint.port)
-        assert await asyncio.wait_for(ringing.get(), WAIT) == 180
+        tx = await ringing_invite(endpoint, udp_peer)
         tx.cancelled()
         final = await asyncio.wait_for(tx.wait_final(), WAIT)
         assert final.status == 487
@@ -124,12 +130,7 @@ async def test_a_proceeding_invite_that_is_not_cancelled_keeps_ringing(
 ) -> None:
     # Timer B guards only Calling: without a CANCEL, a ringing phone is waited for.
     async with SipEndpoint(port=0, timers=fast_timers) as endpoint:
-        req, dest = outgoing("INVITE", udp_peer)
-        ringing: asyncio.Queue[int] = asyncio.Queue()
-        tx = endpoint.send_request(req, dest, on_response=lambda r: ringing.put_nowait(r.status))
-        invite = request(await udp_peer.recv())
-        udp_peer.send(Response(180, headers=invite.headers.copy()).to_bytes(), endpoint.port)
-        assert await asyncio.wait_for(ringing.get(), WAIT) == 180
+        tx = await ringing_invite(endpoint, udp_peer)
         done, _ = await asyncio.wait([tx.done], timeout=2 * 64 * fast_timers.t1)
         assert not done and tx.state is TxState.PROCEEDING
         tx.terminate()
