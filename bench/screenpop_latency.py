@@ -3,9 +3,9 @@
 One process runs Switchboard's call path the way the composition root wires it: the B2BUA
 (telephony.calls) on UDP, the routing engine, the CRM lookup on a seeded SQLite store
 (crm_bridge), the screen pop and the agent console (agents.console) behind the web
-foundation. A second process (this script with --consoles) signs every agent in over HTTP and
-holds their console websockets, stamping each pop frame as it arrives. Agents' phones are a
-SIP endpoint that registers every agent (Digest) and lets offers ring. sipp places the calls
+foundation. A second process (this script with --peers) is the agents' side: one SIP endpoint
+registers every agent's phone (Digest) and lets offers ring, and every agent signs in over HTTP
+and holds a console websocket that stamps each pop frame as it arrives. sipp places the calls
 at the rate asked (callers from the store and unknown numbers), lets them ring two seconds,
 then CANCELs; its message log gives each INVITE's send time. Latency = pop frame received
 minus INVITE sent, both on this machine's wall clock.
@@ -371,21 +371,14 @@ async def bench(rates: list[int], seconds: float, customers: int) -> dict[int, d
         # One agent per call of the biggest round: nobody waits in the queue for an agent.
         calls = {rate: int(rate * seconds) for rate in rates}
         agent_ids = [f"a{n:04d}" for n in range(max(calls.values()))]
-        phones = Phones()
-        # The phones outlive Switchboard, so every agent leg it ends is answered to the end.
-        async with (
-            SipEndpoint(phones, port=0, tcp=False) as endpoint,
-            switchboard(workdir, agent_ids) as (url, sip_port, runtime, intake),
-        ):
-            server = Peer("UDP", "127.0.0.1", sip_port)
-            for start in range(0, len(agent_ids), 100):
-                batch = agent_ids[start : start + 100]
-                await asyncio.gather(*(phones.register(endpoint, a, server) for a in batch))
+        async with switchboard(workdir, agent_ids) as (url, sip_port, runtime, intake):
             engine = runtime.engine
             for agent_id in agent_ids:
                 runtime.act(lambda now, a=agent_id: engine.agent_login(a, now))
+            # The agents' phones and consoles live in a second process: their SIP and
+            # websocket work is not Switchboard's, so it must not share its event loop.
             consoles = await asyncio.create_subprocess_exec(
-                sys.executable, __file__, "--consoles", url, *agent_ids,
+                sys.executable, __file__, "--peers", url, str(sip_port), *agent_ids,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             )  # fmt: skip
             assert consoles.stdout is not None
@@ -411,7 +404,7 @@ async def bench(rates: list[int], seconds: float, customers: int) -> dict[int, d
     return results
 
 
-# -- the consoles' process ---------------------------------------------------------------------
+# -- the agents' process: phones and consoles ------------------------------------------------------
 
 
 async def console(
@@ -437,26 +430,36 @@ async def console(
                     pops.setdefault(frame["pop"]["call_id"], time.time())
 
 
-async def consoles(url: str, agent_ids: list[str]) -> None:
-    """Hold every agent's console; on each `report` line, print and forget the pops seen."""
+async def peers(url: str, sip_port: int, agent_ids: list[str]) -> None:
+    """Register every agent's phone, hold every console; answer each `report` line with the pops.
+
+    The phones' endpoint outlives the consoles, so every agent leg Switchboard ends is
+    answered to the end.
+    """
     loop = asyncio.get_running_loop()
-    pops: dict[str, float] = {}
-    tasks: list[asyncio.Future[None]] = []
-    for start in range(0, len(agent_ids), 50):
-        # Sign-ins in batches of 50: this batch's sockets are open before the next starts.
-        for agent_id in agent_ids[start : start + 50]:
-            connected = loop.create_future()
-            task = asyncio.ensure_future(console(url, agent_id, pops, connected))
-            tasks.append(task)
-            await asyncio.wait({connected, task}, return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                task.result()
-    print("connected", flush=True)
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while await reader.readline():
-        print(json.dumps(pops), flush=True)
-        pops.clear()
+    phones = Phones()
+    async with SipEndpoint(phones, port=0, tcp=False) as endpoint:
+        server = Peer("UDP", "127.0.0.1", sip_port)
+        for start in range(0, len(agent_ids), 100):
+            batch = agent_ids[start : start + 100]
+            await asyncio.gather(*(phones.register(endpoint, a, server) for a in batch))
+        pops: dict[str, float] = {}
+        tasks: list[asyncio.Future[None]] = []
+        for start in range(0, len(agent_ids), 50):
+            # Sign-ins in batches of 50: this batch's sockets are open before the next starts.
+            for agent_id in agent_ids[start : start + 50]:
+                connected = loop.create_future()
+                task = asyncio.ensure_future(console(url, agent_id, pops, connected))
+                tasks.append(task)
+                await asyncio.wait({connected, task}, return_when=asyncio.FIRST_COMPLETED)
+                if task.done():
+                    task.result()
+        print("connected", flush=True)
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while await reader.readline():
+            print(json.dumps(pops), flush=True)
+            pops.clear()
 
 
 # -- docs ---------------------------------------------------------------------------------------
@@ -468,8 +471,8 @@ def section(results: dict[int, dict[str, float]], seconds: float, customers: int
         "Command: `.venv/bin/python bench/screenpop_latency.py`",
         "",
         "INVITE sent by sipp (its message log) -> pop frame received at the agent's console "
-        "websocket (a second process holding every agent's console), wall clock. In between: "
-        "SIP parsing and the B2BUA, routing, the CRM lookup (SQLite, "
+        "websocket (a second process holding every agent's phone and console), wall clock. "
+        "In between: SIP parsing and the B2BUA, routing, the CRM lookup (SQLite, "
         f"{customers} seeded customers, a quarter of callers unknown), the screen pop and the "
         f"console fan-out. One round of {seconds:.0f} s per rate; one Ready agent per call, so "
         "no caller waits for an agent (queueing time would not be pop latency).",
@@ -494,7 +497,7 @@ def section(results: dict[int, dict[str, float]], seconds: float, customers: int
         "Goal: p50 <= 20 ms and p99 <= 100 ms: " + ("met." if met else "NOT met."),
         "",
         f"Machine: {os.cpu_count()} cores (shared), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}; sipp, the consoles' process and "
+        f"{platform.system()} {platform.machine()}; sipp, the agents' process and "
         f"Switchboard share it. Load average at the end {load}.",
     ]
     return "\n".join(lines)
@@ -510,9 +513,9 @@ def write_docs(text: str) -> None:
 
 
 def main() -> int:
-    """Run the benchmark (or, with --consoles, the consoles' side of it)."""
-    if len(sys.argv) > 2 and sys.argv[1] == "--consoles":
-        asyncio.run(consoles(sys.argv[2], sys.argv[3:]))
+    """Run the benchmark (or, with --peers, the agents' phones and consoles side of it)."""
+    if len(sys.argv) > 3 and sys.argv[1] == "--peers":
+        asyncio.run(peers(sys.argv[2], int(sys.argv[3]), sys.argv[4:]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", type=int, nargs="+", default=[100, 500])
