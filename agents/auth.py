@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -60,6 +61,22 @@ async def reload_session(request: web.Request) -> Session | None:
     """
     request.pop(_SESSION, None)
     return await current_session(request)
+
+
+async def reload_sessions(requests: Sequence[web.Request]) -> list[Session | None]:
+    """Look many long-lived requests' sessions up again at once (a few queries in all).
+
+    The batched `reload_session`, for a task re-checking every open websocket: the answer is
+    in the order of `requests`, and each request's current session is updated too.
+    """
+    if not requests:
+        return []
+    tokens = [request.cookies.get(SESSION_COOKIE) for request in requests]
+    live = await auth_of(requests[0]).sessions.load_many(t for t in tokens if t)
+    answer = [live.get(token) if token else None for token in tokens]
+    for request, session in zip(requests, answer, strict=True):
+        request[_SESSION] = session
+    return answer
 
 
 def remember_session(request: web.Request, session: Session | None) -> None:

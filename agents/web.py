@@ -147,5 +147,7 @@ def _sweeper(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            # Before the engine goes: the last sessions' uses are written, not lost.
+            await auth.sessions.flush()
 
     return context

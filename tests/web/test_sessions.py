@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import event
 
 from agents import Role, SessionPolicy
 from agents.sessions import hash_token
+from agents.tables import sessions
 from tests.web.support import PASSWORD, FakeClock, World, build_app, session_cookie, sign_in
 
 Client = TestClient[web.Request, web.Application]
@@ -139,3 +143,64 @@ async def test_password_change_ends_other_sessions(
     assert (await other.get("/api/me")).status == 401
     assert await world.auth.users.authenticate("ada", "a whole new passphrase") is not None
     assert await world.auth.users.authenticate("ada", PASSWORD) is None
+
+
+async def test_many_uses_at_once_are_written_in_a_few_transactions(
+    timed: tuple[Client, World],
+) -> None:
+    _, world = timed
+    store = world.auth.sessions
+    user = await world.auth.users.by_username("ada")
+    assert user is not None
+    tokens = [(await store.create(user))[0] for _ in range(40)]
+    world.clock.advance(minutes=5)  # past the touch interval: each load notes a use
+    commits = 0
+
+    def count(_connection: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(world.engine.sync_engine, "commit", count)
+    loaded = await asyncio.gather(*(store.load(token) for token in tokens))
+    assert all(s is not None and s.last_seen_at == world.clock.now for s in loaded)
+    await store.flush()
+    event.remove(world.engine.sync_engine, "commit", count)
+    # One write per load would be 40 commits, each waited for by its request.
+    assert commits < 10
+    async with world.engine.connect() as conn:
+        seen = (await conn.execute(sa.select(sessions.c.last_seen_at))).scalars().all()
+    assert len(seen) == 40
+    assert {value.replace(tzinfo=UTC) for value in seen} == {world.clock.now}
+
+
+async def test_a_use_not_yet_written_still_keeps_the_session_alive(
+    timed: tuple[Client, World],
+) -> None:
+    client, world = timed
+    await sign_in(client, "ada")
+    world.clock.advance(minutes=9)
+    assert (await client.get("/api/me")).status == 200  # noted, maybe not written yet
+    world.clock.advance(minutes=9)
+    assert (await client.get("/api/me")).status == 200  # 18 min after sign-in, 9 idle
+
+
+async def test_load_many_answers_only_the_live_sessions(timed: tuple[Client, World]) -> None:
+    _, world = timed
+    store = world.auth.sessions
+    ada = await world.auth.users.by_username("ada")
+    assert ada is not None
+    bob = await world.auth.users.create("bob", PASSWORD, Role.AGENT, agent_id="bob")
+    kept, revoked = (await store.create(ada))[0], (await store.create(ada))[0]
+    disabled = (await store.create(bob))[0]
+    world.clock.advance(minutes=6)
+    idle = (await store.create(ada))[0]  # then never used: idle after 10 minutes
+    world.clock.advance(minutes=3)
+    assert (await store.load(kept)) is not None  # 9 minutes: kept alive by this use
+    await store.revoke(revoked)
+    assert await world.auth.users.set_disabled("bob", True)
+    world.clock.advance(minutes=8)  # idle: 11 minutes after its creation
+    tokens = [kept, revoked, disabled, idle, "not a token"]
+    live = await store.load_many(tokens * 300)  # duplicates and more than one query's worth
+    assert list(live) == [kept]
+    assert live[kept].user.username == "ada"
+    assert live[kept].last_seen_at == world.clock.now
