@@ -3,29 +3,61 @@
 A console needs only the newest frame of each kind (its whole state, the queue counts, the
 pop), so an outbox keeps one frame per kind: a new one replaces the stale one still waiting.
 A slow browser therefore holds at most a few frames and never delays another agent's pop.
+A pop leaves before any other waiting frame; a frame for every console goes out in chunks,
+so the event loop serves pops between them instead of after thousands of sends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections import defaultdict
+from collections.abc import Callable
 
 # The kinds of frame; an outbox holds at most one of each.
 STATE = "state"
 QUEUES = "queues"
 POP = "pop"
+# Consoles offered a broadcast frame before yielding to the event loop: each wakes a sender,
+# so this bounds how many sends a pop can find ahead of it (a few milliseconds' worth).
+CHUNK = 200
+
+# Writes a whole encoded websocket frame to the connection now and returns True, or returns
+# False (closing, or bytes still waiting to leave) so the frame goes through the outbox.
+WriteNow = Callable[[bytes], bool]
+
+
+def text_frame(payload: bytes) -> bytes:
+    """Encode one unmasked, uncompressed websocket text frame (RFC 6455 section 5.2)."""
+    # Written here rather than by aiohttp's per-connection writer: a board update is the same
+    # bytes for every console, so it is framed once per tick, not 10,000 times. A server's
+    # frames carry no mask, and an uncompressed message is valid with permessage-deflate
+    # too (RFC 7692: RSV1 clear).
+    size = len(payload)
+    if size < 126:
+        return struct.pack("!BB", 0x81, size) + payload
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
 class Outbox:
-    """One connection's frames to send: the newest of each kind, oldest kind first."""
+    """One connection's frames to send: the newest of each kind; the pop first, then by age."""
 
-    __slots__ = ("_frames", "_ready", "agent_id", "replaced")
+    __slots__ = ("_frames", "_ready", "agent_id", "replaced", "write_now")
 
-    def __init__(self, agent_id: str) -> None:
+    def __init__(self, agent_id: str, write_now: WriteNow | None = None) -> None:
         self.agent_id = agent_id
         self._frames: dict[str, bytes] = {}
         self._ready = asyncio.Event()
         self.replaced = 0
+        self.write_now = write_now
+
+    def offer_or_write(self, kind: str, frame: bytes, wire: bytes) -> None:
+        """Write an encoded websocket frame at once if the connection is idle, else offer it."""
+        # A frame of this kind still waiting means the connection is behind: keep one.
+        if kind in self._frames or self.write_now is None or not self.write_now(wire):
+            self.offer(kind, frame)
 
     def offer(self, kind: str, frame: bytes) -> None:
         """Queue a frame without waiting; it replaces an unsent frame of the same kind."""
@@ -35,10 +67,13 @@ class Outbox:
         self._ready.set()
 
     async def next(self) -> bytes:
-        """Wait for and return the oldest queued frame."""
+        """Wait for and return the pop if one waits, else the oldest queued frame."""
         while not self._frames:
             self._ready.clear()
             await self._ready.wait()
+        pop = self._frames.pop(POP, None)
+        if pop is not None:
+            return pop
         kind = next(iter(self._frames))
         return self._frames.pop(kind)
 
@@ -55,9 +90,9 @@ class Hub:
         self._by_agent: defaultdict[str, set[Outbox]] = defaultdict(set)
         self.connections = 0
 
-    def connect(self, agent_id: str) -> Outbox:
-        """Open an outbox for a new console of `agent_id`."""
-        outbox = Outbox(agent_id)
+    def connect(self, agent_id: str, write_now: WriteNow | None = None) -> Outbox:
+        """Open an outbox for a new console of `agent_id` (`write_now`: see WriteNow)."""
+        outbox = Outbox(agent_id, write_now)
         self._by_agent[agent_id].add(outbox)
         self.connections += 1
         return outbox
@@ -92,3 +127,19 @@ class Hub:
         for boxes in self._by_agent.values():
             for outbox in boxes:
                 outbox.offer(kind, frame)
+
+    async def broadcast_in_chunks(self, kind: str, frame: bytes, chunk: int = CHUNK) -> None:
+        """Send the same frame to every console, yielding after every `chunk`.
+
+        An idle console's connection gets the websocket frame, encoded once, written at
+        once; a busy one gets it through its outbox (which keeps only the newest).
+        """
+        wire = text_frame(frame)
+        # A copy: consoles come and go while this yields (a new one gets its own frame on
+        # connect; a closed one's outbox is simply never read).
+        outboxes = [outbox for boxes in self._by_agent.values() for outbox in boxes]
+        for start in range(0, len(outboxes), chunk):
+            for outbox in outboxes[start : start + chunk]:
+                outbox.offer_or_write(kind, frame, wire)
+            # Woken senders run before this resumes, with any pop that came in meanwhile.
+            await asyncio.sleep(0)

@@ -261,10 +261,10 @@ class ConsoleService:
         waiting = {q: engine.queue_snapshot(q, now).waiting for q in engine.queue_ids()}
         return _encode(QueuesFrame(waiting=waiting))
 
-    def tick(self) -> None:
-        """Send the queue counts to every open console (the board update)."""
+    async def tick(self) -> None:
+        """Send the queue counts to every open console (the board update), chunk by chunk."""
         if self.hub.connections:
-            self.hub.broadcast(QUEUES, self.queues_frame())
+            await self.hub.broadcast_in_chunks(QUEUES, self.queues_frame())
 
     # ------------------------------------------------------------------ agent state
 

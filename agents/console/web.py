@@ -12,10 +12,10 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from agents.access import requires
-from agents.auth import current_session, reload_session
+from agents.auth import current_session, reload_sessions
 from agents.console.api import api
 from agents.console.control import EngineCallControl, EngineOffers
-from agents.console.hub import QUEUES, Hub, Outbox
+from agents.console.hub import QUEUES, Hub, Outbox, WriteNow
 from agents.console.models import WrapUp
 from agents.console.ports import (
     ConsoleOptions,
@@ -119,7 +119,7 @@ async def _tick(service: ConsoleService) -> None:
         # The board update's pace: one interval after the last, never a catch-up burst.
         await asyncio.sleep(service.options.board_interval_s)
         try:
-            service.tick()
+            await service.tick()
         except Exception:
             log.exception("building the queue counts failed; the next tick retries")
 
@@ -221,7 +221,7 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
     service = console.started()
     socket = web.WebSocketResponse(heartbeat=30.0)
     await socket.prepare(request)
-    outbox = console.hub.connect(agent_id)
+    outbox = console.hub.connect(agent_id, _write_now(socket, request))
     console.sockets[socket] = (request, agent_id)
     try:
         # The resync: a (re)connected console gets the whole state before anything else.
@@ -244,6 +244,23 @@ async def console_socket(request: web.Request) -> web.StreamResponse:
     return socket
 
 
+def _write_now(socket: web.WebSocketResponse, request: web.Request) -> WriteNow:
+    transport = request.transport
+
+    def write_now(wire: bytes) -> bool:
+        # Only between whole frames (nothing else runs while this does), never after the
+        # close frame, and only when nothing is waiting to leave: a slow browser's bytes do
+        # not pile up here, its outbox keeps the newest frame instead.
+        if socket.closed or transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size():
+            return False
+        transport.write(wire)
+        return True
+
+    return write_now
+
+
 async def _send(socket: web.WebSocketResponse, outbox: Outbox) -> None:
     while not socket.closed:
         frame = await outbox.next()
@@ -256,22 +273,29 @@ async def _send(socket: web.WebSocketResponse, outbox: Outbox) -> None:
 async def _recheck_sessions(console: Console) -> None:
     """Close every open console whose session ended (signed out, expired, user disabled).
 
-    One console at a time: the session store sees at most one of these reads at once, however
-    many consoles are open, so sign-ins and API calls keep the rest of its pool. A round over
-    10,000 consoles takes as long as 10,000 reads; the next starts an interval after it.
+    All open consoles at once, in a few batched reads (`reload_sessions`), so a round costs
+    the session store a handful of queries however many consoles are open, and sign-ins,
+    API calls and CRM lookups keep the rest of its pool.
     """
     interval = console.options.session_check_s
     while True:
         await asyncio.sleep(interval)
-        for socket, (request, agent_id) in list(console.sockets.items()):
-            if socket.closed:
-                continue
-            try:
-                session = await reload_session(request)
-            except Exception:
-                # The store is overloaded or away: the console was signed in at its last
-                # check, so it stays live until the next round rather than go silent.
-                log.warning("could not re-check a console's session", exc_info=True)
-                continue
-            if session is None or session.user.agent_id != agent_id:
-                await socket.close(code=4401, message=b"signed out")
+        live = [(s, r, a) for s, (r, a) in list(console.sockets.items()) if not s.closed]
+        try:
+            sessions = await reload_sessions([request for _, request, _ in live])
+        except Exception:
+            # The store is overloaded or away: the consoles were signed in at their last
+            # check, so they stay live until the next round rather than go silent.
+            log.warning("could not re-check the consoles' sessions", exc_info=True)
+            continue
+        ended = [
+            socket
+            for (socket, _, agent_id), session in zip(live, sessions, strict=True)
+            if session is None or session.user.agent_id != agent_id
+        ]
+        # Together: each close waits for the browser's reply, and one slow browser must
+        # not hold the others open.
+        await asyncio.gather(
+            *(socket.close(code=4401, message=b"signed out") for socket in ended),
+            return_exceptions=True,
+        )

@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
+from agents.auth import AUTH
 from agents.console import ConsoleOptions
 from crm_bridge.interface import NewCustomer
 from router import AgentState
@@ -19,6 +21,7 @@ from tests.agents.support import UNKNOWN_NUMBER, VIP_NUMBER, add_vip, store_of
 from tests.web.support import sign_in
 
 Client = TestClient[web.Request, web.Application]
+READY = {"state": "ready"}
 
 
 async def call(client: Client, method: str, path: str, token: str, body: Any = None) -> Any:
@@ -299,6 +302,60 @@ async def test_signing_out_closes_the_open_console(
             pass
         assert message.type is WSMsgType.CLOSE
         assert socket.close_code == 4401
+
+
+async def test_the_session_check_closes_only_the_consoles_whose_session_ended(
+    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    world = build_console_app(tmp_path / "c.db", ConsoleOptions(session_check_s=0.05))
+    ada_client = await aiohttp_client(world.app)
+    bob_client = await aiohttp_client(ada_client.server)
+    await add_users(world.app)
+    ada_token = await sign_in(ada_client, "ada")
+    await sign_in(bob_client, "bob")
+    async with (
+        ada_client.ws_connect("/agent/console/ws") as ada,
+        bob_client.ws_connect("/agent/console/ws") as bob,
+    ):
+        assert (await ada.receive_json(timeout=10))["kind"] == "state"
+        assert (await bob.receive_json(timeout=10))["kind"] == "state"
+        assert await world.app[AUTH].users.set_disabled("bob", True)
+        while (message := await bob.receive(timeout=10)).type is WSMsgType.TEXT:
+            pass
+        assert message.type is WSMsgType.CLOSE
+        assert bob.close_code == 4401
+        # The check that closed bob's console read ada's session too: hers stays, and live.
+        status, _ = await call(ada_client, "PUT", "/api/console/state", ada_token, READY)
+        assert status == 200
+        while (frame := await ada.receive_json(timeout=10))["kind"] != "state":
+            pass
+        assert frame["state"] == "ready"
+        assert world.console.hub.watching("ada")
+        assert not world.console.hub.watching("bob")
+
+
+@pytest.mark.parametrize("compress", [0, 15], ids=["plain", "permessage-deflate"])
+async def test_every_console_gets_the_queue_counts_on_each_board_tick(
+    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]], compress: int
+) -> None:
+    world = build_console_app(tmp_path / "c.db", ConsoleOptions(board_interval_s=0.02))
+    clients = [await aiohttp_client(world.app)]
+    clients.append(await aiohttp_client(clients[0].server))
+    await add_users(world.app)
+    for client, name in zip(clients, ["ada", "bob"], strict=True):
+        await sign_in(client, name)
+    async with (
+        clients[0].ws_connect("/agent/console/ws", compress=compress) as ada,
+        clients[1].ws_connect("/agent/console/ws", compress=compress) as bob,
+    ):
+        world.arrive("c-board", UNKNOWN_NUMBER, "support")  # waits: no agent is ready
+        for socket in (ada, bob):
+            counts = []
+            while len(counts) < 5:
+                frame = await socket.receive_json(timeout=10)
+                if frame["kind"] == "queues":
+                    counts.append(frame["waiting"])
+            assert counts[-1] == {"sales": 0, "support": 1}
 
 
 async def test_the_agent_picks_the_caller_among_several_matches(
