@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import platform
@@ -48,6 +49,54 @@ RETRIES = 3
 def number(n: int) -> str:
     """Return the n-th bench caller's number (UK drama range, E.164)."""
     return f"+4420794{n % 100_000:05d}"
+
+
+# ------------------------------------------------------------------------------ monitor
+
+
+@dataclass
+class Stalls:
+    """How late this process's event loop ran a 10 ms timer, and its garbage-collector pauses."""
+
+    lags_ms: list[float] = field(default_factory=list)
+    gc_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        """Return the p50/p99/max loop lag and the GC pauses' p99, max and total (ms)."""
+        lags, gcs = self.lags_ms or [0.0], self.gc_ms or [0.0]
+        return {
+            "lag_p50": percentile(lags, 50),
+            "lag_p99": percentile(lags, 99),
+            "lag_max": max(lags),
+            "gc_p99": percentile(gcs, 99),
+            "gc_max": max(gcs),
+            "gc_total": sum(gcs),
+        }
+
+
+def watch_stalls() -> tuple[Stalls, asyncio.Task[None]]:
+    """Start measuring the running loop's lag and the GC's pauses (diagnostics on stderr)."""
+    stalls = Stalls()
+    began: list[float] = [0.0]
+
+    def on_gc(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            stalls.gc_ms.append((time.perf_counter() - began[0]) * 1000)
+
+    gc.callbacks.append(on_gc)
+
+    async def lag() -> None:
+        try:
+            while True:
+                due = time.perf_counter() + 0.01
+                await asyncio.sleep(0.01)
+                stalls.lags_ms.append((time.perf_counter() - due) * 1000)
+        finally:
+            gc.callbacks.remove(on_gc)
+
+    return stalls, asyncio.create_task(lag())
 
 
 # ------------------------------------------------------------------------------ server
@@ -147,7 +196,16 @@ def build_server(database_url: str, consoles: int) -> tuple[web.Application, dic
             }
         )
 
+    @agents.public  # the server's loop lag and GC pauses since the last call, for stderr
+    async def stalls(request: web.Request) -> web.StreamResponse:
+        watched: Stalls = held["stalls"]
+        answer = watched.summary()
+        watched.lags_ms.clear()
+        watched.gc_ms.clear()
+        return web.json_response(answer)
+
     app.router.add_get("/bench/arrive", arrive)
+    app.router.add_get("/bench/stalls", stalls)
     held["auth"] = auth
     return app, held
 
@@ -189,6 +247,7 @@ async def serve(consoles: int, tokens_path: Path, database_url: str) -> None:
         file=sys.stderr,
         flush=True,
     )
+    held["stalls"], _watching = watch_stalls()
     print(json.dumps({"port": port, "rss_kib": rss_kib(os.getpid())}), flush=True)
     await asyncio.Event().wait()
 
@@ -380,6 +439,15 @@ async def measure(count: int, pops: int, rate: float, tmp: str, url: str) -> Rou
                 flush=True,
             )
             rss_connected = rss_kib(server.pid)["VmRSS"]
+            async with session.get(f"{base}/bench/stalls") as response:
+                await response.read()  # from here on: the pop phase's stalls only
+            # The driver's own collector, walking 10,000 client connections, paused its loop
+            # for up to 1.4 s and those pauses were counted as pop latency: the instrument,
+            # not the server. Off while it measures (the server's is left as it is).
+            gc.collect()
+            gc.freeze()
+            gc.disable()
+            mine, watching = watch_stalls()
             frames_before = list(consoles.queue_frames)
             window = time.monotonic()
             latencies: list[float] = []
@@ -406,6 +474,18 @@ async def measure(count: int, pops: int, rate: float, tmp: str, url: str) -> Rou
                 lookups.append(answer["lookup_ms"])
                 await asyncio.sleep(1 / rate)  # the pace of calls, not a wait for a result
             seconds = time.monotonic() - window
+            async with session.get(f"{base}/bench/stalls") as response:
+                theirs = await response.json()
+            watching.cancel()
+            gc.enable()
+            gc.unfreeze()
+            for who, figures in (("server", theirs), ("driver", mine.summary())):
+                print(
+                    f"{who} during the pops: "
+                    + ", ".join(f"{k} {v:.1f} ms" for k, v in figures.items()),
+                    file=sys.stderr,
+                    flush=True,
+                )
             received = [a - b for a, b in zip(consoles.queue_frames, frames_before, strict=True)]
             memory = rss_kib(server.pid)
             for task in holders:
@@ -481,7 +561,8 @@ def report(rounds: list[Round], pops: int, rate: float, database: str) -> str:
             f"agent while {first.consoles:,} consoles are open and the queue counts go to "
             "every console each second. Latency from the offer (the lookup already done, as "
             "it runs while the caller queues) to the pop frame read by the agent's websocket "
-            f"client; medians of {len(rounds)} rounds.",
+            f"client (its garbage collector off meanwhile, so its own pauses do not count); "
+            f"medians of {len(rounds)} rounds.",
             "",
             "| figure | p50 | p99 | max |",
             "|---|---|---|---|",

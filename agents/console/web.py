@@ -115,13 +115,16 @@ def setup(
 
 
 async def _tick(service: ConsoleService) -> None:
+    loop = asyncio.get_running_loop()
     while True:
-        # The board update's pace: one interval after the last, never a catch-up burst.
-        await asyncio.sleep(service.options.board_interval_s)
+        started = loop.time()
         try:
             await service.tick()
         except Exception:
             log.exception("building the queue counts failed; the next tick retries")
+        # One update per interval however long sending it to every console took (counted
+        # from its start), and never a catch-up burst after a slow one.
+        await asyncio.sleep(max(0.0, service.options.board_interval_s - (loop.time() - started)))
 
 
 async def _close_sockets(console: Console) -> None:
