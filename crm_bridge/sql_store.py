@@ -63,7 +63,7 @@ class SqlDirectory:
     ) -> LookupResult:
         """Find who is calling, by customer id, then account number, then ANI."""
         number = try_normalise(ani, self._region)
-        return await self._reader.run(sql_read.lookup, number, customer_id, account)
+        return await self._reader.run_point(sql_read.lookup, number, customer_id, account)
 
     async def customer_360(self, customer_id: str) -> Customer360:
         """Return the whole customer for the screen pop; raise CustomerNotFound."""
