@@ -156,8 +156,8 @@ class B2bua(SipHandler):
 
     # -- SIP side --------------------------------------------------------------------------
 
-    async def on_request(self, tx: ServerTransaction) -> None:
-        """Take a new INVITE (a caller), a re-INVITE (hold) or a BYE."""
+    def on_request(self, tx: ServerTransaction) -> None:
+        """Take a new INVITE (a caller), a re-INVITE (hold) or a BYE (inline: nothing waits)."""
         if tx.method == "BYE":
             self._on_bye(tx)
         elif tx.dialog is not None:
@@ -212,11 +212,23 @@ class B2bua(SipHandler):
         elif isinstance(admission, Enqueued):
             call.admitted = True
             call.redirect = admission.redirect
+            log.debug("call %s queued in %s", call.call_id, admission.queue_id)
+            if call.redirect and call.offered_agent is not None:
+                # Offered inside admit: the 302 is the first answer (no 180, no 100 before it).
+                self._redirect_offer(call, call.offered_agent)
             if not call.ended and not tx.final_sent:
                 tx.respond(180)
-                if self.early_media and not call.redirect:
-                    self._spawn(self._early_media(call))
-            log.info("call %s queued in %s", call.call_id, admission.queue_id)
+            self._after_admission(call)
+
+    def _after_admission(self, call: Call) -> None:
+        """Ring the agent offered inside admit, or else start the queued caller's early media."""
+        if call.ended or call.redirect:
+            return
+        if call.offered_agent is not None:
+            # Ringing opens the media (183 and ringback) first, so one task does both.
+            self._spawn(self._ring(call, call.offered_agent))
+        elif self.early_media or call.local is not None:
+            self._spawn(self._early_media(call))
 
     async def _early_media(self, call: Call) -> None:
         await self._ensure_media(call)
@@ -247,9 +259,8 @@ class B2bua(SipHandler):
             self._end(call, None)
             return None
         call.admitted = True
-        if not call.ended:
-            self._spawn(self._early_media(call))
-        log.info("call %s (local) queued in %s", call.call_id, admission.queue_id)
+        self._after_admission(call)
+        log.debug("call %s (local) queued in %s", call.call_id, admission.queue_id)
         return None if call.ended else call
 
     def local_caller_gone(self, call_id: str) -> None:
@@ -284,7 +295,7 @@ class B2bua(SipHandler):
         entry = self._dialogs.pop(tx.dialog.key, None)
         if entry is not None:
             call, side = entry
-            log.info("call %s: BYE from the %s", call.call_id, side.value)
+            log.debug("call %s: BYE from the %s", call.call_id, side.value)
             self._end(call, side)
 
     def _on_reinvite(self, tx: ServerTransaction) -> None:
@@ -341,7 +352,12 @@ class B2bua(SipHandler):
     ) -> None:
         if isinstance(event, Offer):
             call.offered_agent = event.agent_id
-            self._spawn(self._ring(call, event.agent_id))
+            if not call.admitted:
+                return  # offered inside admit: rung (or redirected) once admit has returned
+            if call.redirect:
+                self._redirect_offer(call, event.agent_id)
+            else:
+                self._spawn(self._ring(call, event.agent_id))
         elif isinstance(event, OfferTimedOut | OfferCancelled):
             self._withdraw(call, event.agent_id)
         elif isinstance(event, Overflowed):
@@ -392,17 +408,28 @@ class B2bua(SipHandler):
 
     # -- the agent leg ---------------------------------------------------------------------
 
-    async def _ring(self, call: Call, agent_id: str) -> None:
+    def _redirect_offer(self, call: Call, agent_id: str) -> None:
+        """Answer a redirect-mode caller with a 302 to the offered agent's phone, at once."""
         if call.ended or call.offered_agent != agent_id:
             return
+        binding = self._registered(call, agent_id)
+        if binding is not None:
+            self._redirect_to(call, binding)
+
+    def _registered(self, call: Call, agent_id: str) -> Binding | None:
+        """Return the agent's phone; without one, the router hears the offer was rejected."""
         binding = self._binding(agent_id)
         if binding is None:
             log.warning("call %s: agent %s has no registered phone", call.call_id, agent_id)
             call.offered_agent = None
             self._act(lambda now: self.runtime.engine.offer_rejected(call.call_id, now))
+        return binding
+
+    async def _ring(self, call: Call, agent_id: str) -> None:
+        if call.ended or call.offered_agent != agent_id:
             return
-        if call.redirect:
-            self._redirect_to(call, binding)
+        binding = self._registered(call, agent_id)
+        if binding is None:
             return
         media = await self._ensure_media(call)
         if media is None or call.offered_agent != agent_id:
@@ -518,7 +545,7 @@ class B2bua(SipHandler):
             call.on_hold = False
             await call.media.reconnect(answer)
             call.bridged.set()
-            log.info("call %s reconnected to agent %s", call.call_id, leg.agent_id)
+            log.debug("call %s reconnected to agent %s", call.call_id, leg.agent_id)
             return
         caller_answer = await call.media.bridge(answer, self.recordings, call.call_id)
         if call.ended:
@@ -527,7 +554,7 @@ class B2bua(SipHandler):
         if tx is None:
             # A local caller is answered already and its audio reaches the relay.
             call.bridged.set()
-            log.info("call %s (local) connected to agent %s", call.call_id, leg.agent_id)
+            log.debug("call %s (local) connected to agent %s", call.call_id, leg.agent_id)
             return
         contact = self._contact(tx.source.transport)
         response = tx.create_response(
@@ -541,12 +568,12 @@ class B2bua(SipHandler):
         self.endpoint.add_dialog(dialog)
         self._dialogs[dialog.key] = (call, Side.CALLER)
         tx.send_response(response)
-        log.info("call %s connected to agent %s", call.call_id, leg.agent_id)
+        log.debug("call %s connected to agent %s", call.call_id, leg.agent_id)
 
     def _redirect_to(self, call: Call, binding: Binding) -> None:
         agent_id = call.offered_agent
         call.offered_agent = None
-        log.info("call %s redirected to agent %s", call.call_id, agent_id)
+        log.debug("call %s redirected to agent %s", call.call_id, agent_id)
         # Answer the caller first: the router's CallFinished then finds the call already ended.
         call.admitted = False
         self._finish(call, 302, contact=str(binding.contact.uri))
@@ -597,7 +624,12 @@ class B2bua(SipHandler):
         elif call.admitted:
             self._act(lambda now: self.runtime.engine.caller_abandoned(call.call_id, now))
         call.admitted = False
-        self._spawn(self._cleanup(call))
+        if call.media is None:
+            # Nothing to close (a redirect, a refusal; media still opening closes itself when
+            # it finds the call ended): forget the call now rather than in a task.
+            self._forget(call)
+        else:
+            self._spawn(self._cleanup(call))
 
     def _bye(self, dialog: Dialog) -> None:
         self.endpoint.remove_dialog(dialog)
@@ -608,14 +640,17 @@ class B2bua(SipHandler):
         try:
             await self._close_media(call)
         finally:
-            self._calls.pop(call.call_id, None)
-            if call.invite_tx is not None:
-                self._by_invite.pop(call.invite_tx, None)
-            for dialog in (call.caller_dialog, call.agent.dialog if call.agent else None):
-                if dialog is not None:
-                    self._dialogs.pop(dialog.key, None)
-                    self.endpoint.remove_dialog(dialog)
-            call.closed.set()
+            self._forget(call)
+
+    def _forget(self, call: Call) -> None:
+        self._calls.pop(call.call_id, None)
+        if call.invite_tx is not None:
+            self._by_invite.pop(call.invite_tx, None)
+        for dialog in (call.caller_dialog, call.agent.dialog if call.agent else None):
+            if dialog is not None:
+                self._dialogs.pop(dialog.key, None)
+                self.endpoint.remove_dialog(dialog)
+        call.closed.set()
 
     async def _close_media(self, call: Call) -> None:
         media, call.media = call.media, None
@@ -627,7 +662,7 @@ class B2bua(SipHandler):
             log.exception("call %s: its recording could not be finished", call.call_id)
         else:
             if recording is not None:
-                log.info("call %s recorded", call.call_id)
+                log.debug("call %s recorded", call.call_id)
 
     # -- console controls (router.intake.CallControl) --------------------------------------
 

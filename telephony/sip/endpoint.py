@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from telephony.sip.builder import new_branch
 from telephony.sip.counting import MessageCounter
@@ -72,9 +73,14 @@ class SipHandler:
     # Methods sent to on_request (INVITE, BYE...); OPTIONS and CANCEL are handled by the endpoint.
     methods: frozenset[str] = frozenset()
 
-    async def on_request(self, tx: ServerTransaction) -> None:
-        """Answer a new request (in `methods`); `tx.dialog` is set for in-dialog requests."""
+    def on_request(self, tx: ServerTransaction) -> Coroutine[Any, Any, None] | None:
+        """Answer a new request (in `methods`); `tx.dialog` is set for in-dialog requests.
+
+        An `async def` runs as a task; a plain method that returns None runs inline, which
+        saves a task per request for a handler that never waits (the B2BUA).
+        """
         tx.respond(501)
+        return None
 
     def on_ack(self, ack: Request, invite_tx: ServerTransaction | None) -> None:
         """Take the ACK of a 2xx (it carries the answer SDP when the offer was in the 2xx)."""
@@ -350,11 +356,20 @@ class SipEndpoint:
         elif method == "REGISTER" and self.registrar is not None:
             self._spawn(self.registrar.handle(tx), tx)
         elif method in self.handler.methods:
-            self._spawn(self.handler.on_request(tx), tx)
+            try:
+                work = self.handler.on_request(tx)
+            except Exception:
+                log.exception("%s handler failed", method)
+                return
+            if work is not None:
+                self._spawn(work, tx)
             if method == "INVITE":
-                # Runs right after the handler's first step: a handler that answers at once
-                # (redirect mode) saves the 100; one that waits gets it without delay.
-                asyncio.get_running_loop().call_soon(self._trying_if_silent, tx)
+                # After the handler's first step: a handler that answers at once (redirect
+                # mode) saves the 100; one that waits gets it without delay.
+                if work is None:
+                    self._trying_if_silent(tx)
+                else:
+                    asyncio.get_running_loop().call_soon(self._trying_if_silent, tx)
         elif method in KNOWN_METHODS:
             tx.respond(405, headers=Headers([("Allow", ", ".join(self.allowed_methods))]))
         else:
