@@ -128,8 +128,10 @@ class Hub:
             for outbox in boxes:
                 outbox.offer(kind, frame)
 
-    async def broadcast_in_chunks(self, kind: str, frame: bytes, chunk: int = CHUNK) -> None:
-        """Send the same frame to every console, yielding after every `chunk`.
+    async def broadcast_in_chunks(
+        self, kind: str, frame: bytes, chunk: int = CHUNK, spread_s: float = 0.0
+    ) -> None:
+        """Send the same frame to every console, chunk by chunk over about `spread_s`.
 
         An idle console's connection gets the websocket frame, encoded once, written at
         once; a busy one gets it through its outbox (which keeps only the newest).
@@ -138,8 +140,12 @@ class Hub:
         # A copy: consoles come and go while this yields (a new one gets its own frame on
         # connect; a closed one's outbox is simply never read).
         outboxes = [outbox for boxes in self._by_agent.values() for outbox in boxes]
+        # Paced rather than as fast as possible: 10,000 frames at once are a burst every
+        # second that the loop, the network and the receiving end must swallow before a pop
+        # that arrives meanwhile; spread out, a pop finds at most one chunk ahead of it.
+        pause = spread_s * chunk / len(outboxes) if outboxes else 0.0
         for start in range(0, len(outboxes), chunk):
             for outbox in outboxes[start : start + chunk]:
                 outbox.offer_or_write(kind, frame, wire)
             # Woken senders run before this resumes, with any pop that came in meanwhile.
-            await asyncio.sleep(0)
+            await asyncio.sleep(pause if start + chunk < len(outboxes) else 0)

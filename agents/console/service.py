@@ -264,7 +264,9 @@ class ConsoleService:
     async def tick(self) -> None:
         """Send the queue counts to every open console (the board update), chunk by chunk."""
         if self.hub.connections:
-            await self.hub.broadcast_in_chunks(QUEUES, self.queues_frame())
+            # Spread over half the interval: every console still gets one each interval.
+            spread = self.options.board_interval_s / 2
+            await self.hub.broadcast_in_chunks(QUEUES, self.queues_frame(), spread_s=spread)
 
     # ------------------------------------------------------------------ agent state
 
