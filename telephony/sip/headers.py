@@ -91,12 +91,20 @@ def header_key(name: str) -> str:
     return key
 
 
+# Spellings by key, filled as keys are serialised (every message writes the same ~10). Bounded.
+_DISPLAY: dict[str, str] = dict(_SPECIAL_SPELLING)
+# Names already checked to be tokens, with their keys (add() checks each spelling once).
+_TOKEN_KEYS: dict[str, str] = {}
+
+
 def display_name(key: str) -> str:
     """Return the conventional spelling of a header key, for serialising."""
-    special = _SPECIAL_SPELLING.get(key)
-    if special is not None:
-        return special
-    return "-".join(part.capitalize() for part in key.split("-"))
+    name = _DISPLAY.get(key)
+    if name is None:
+        name = "-".join(part.capitalize() for part in key.split("-"))
+        if len(_DISPLAY) < _MAX_KEYS:
+            _DISPLAY[key] = name
+    return name
 
 
 def is_token(text: str) -> bool:
@@ -179,12 +187,17 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         """Append a header line."""
-        if not is_token(name):
-            raise ValueError("header name must be a token")
+        key = _TOKEN_KEYS.get(name)
+        if key is None:
+            if not is_token(name):
+                raise ValueError("header name must be a token")
+            key = header_key(name)
+            if len(_TOKEN_KEYS) < _MAX_KEYS:
+                _TOKEN_KEYS[name] = key
         if "\r" in value or "\n" in value:
             raise ValueError("header value must not contain line breaks")
-        key = header_key(name)
-        self._forget(key)
+        if self._memo:
+            self._memo.pop(key, None)
         self._items.append((key, value.strip()))
 
     def get(self, name: str) -> str | None:
@@ -253,6 +266,10 @@ class Headers:
         """Yield (conventional name, value) per header line, in order."""
         for key, value in self._items:
             yield display_name(key), value
+
+    def lines(self, skip: str = "") -> list[str]:
+        """Return "Name: value" per header line, in order, leaving out the key `skip`."""
+        return [f"{display_name(key)}: {value}" for key, value in self._items if key != skip]
 
     def __len__(self) -> int:
         return len(self._items)

@@ -98,8 +98,7 @@ class SipMessage:
 
     def to_bytes(self) -> bytes:
         """Serialise for the wire; Content-Length is always written and always right."""
-        lines = [self.start_line()]
-        lines.extend(f"{name}: {value}" for name, value in self.headers if name != "Content-Length")
+        lines = [self.start_line(), *self.headers.lines(skip="content-length")]
         lines.append(f"Content-Length: {len(self.body)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape") + self.body
 
