@@ -5,7 +5,7 @@ Other packages use, from here:
 - `Role`, `public`, `requires(Role.X)` to declare who may reach a route (none: refused),
 - `Api(tag)` with `api.route(...)` and `api.install(app)` for JSON endpoints in the OpenAPI
   document, `ApiError` for JSON errors,
-- `current_session(request)` for the signed-in user (`reload_session` in websockets),
+- `current_session(request)` for the signed-in user (`reload_session(s)` in websockets),
 - `render_page(...)` for a page on the base layout, `add_nav_link(app, NavLink(...))` to
   list a page in the navigation, `add_templates(app, loader)` and
   `add_static(app, name, directory)` for a package's own templates and static files.
@@ -13,7 +13,7 @@ Other packages use, from here:
 
 from agents.access import public, requires
 from agents.api import Api, Endpoint
-from agents.auth import AUTH, Auth, current_session, reload_session
+from agents.auth import AUTH, Auth, current_session, reload_session, reload_sessions
 from agents.errors import ApiError, ErrorResponse
 from agents.nav import NavLink, add_nav_link
 from agents.render import render_page
@@ -52,6 +52,7 @@ __all__ = [
     "current_session",
     "public",
     "reload_session",
+    "reload_sessions",
     "render_page",
     "requires",
     "setup",
