@@ -52,6 +52,9 @@ SELF = Path(__file__).resolve()
 ROOT = SELF.parents[1]
 sys.path.insert(0, str(ROOT))
 
+from telephony import eventloop  # noqa: E402 - after the path fix above
+from telephony.eventloop import LOOPS  # noqa: E402
+
 SCENARIOS = ROOT / "bench" / "sipp"
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench:sip_cps:start -->", "<!-- bench:sip_cps:end -->"
@@ -395,7 +398,9 @@ def percentile(values: list[float], fraction: float) -> float:
     return values[min(len(values) - 1, int(fraction * len(values)))]
 
 
-async def run_once(mode: str, rate: int, duration: int, agents: int, log_level: str) -> Run:
+async def run_once(
+    mode: str, rate: int, duration: int, agents: int, log_level: str, loop: str = "asyncio"
+) -> Run:
     """Start a Switchboard, register the agents, drive `rate` calls/s for `duration` s."""
     workdir = Path(tempfile.mkdtemp(prefix=f"sip_cps-{mode}-{rate}-"))
     load_before = os.getloadavg()
@@ -410,6 +415,8 @@ async def run_once(mode: str, rate: int, duration: int, agents: int, log_level: 
             str(agents),
             "--log-level",
             log_level,
+            "--loop",
+            loop,
             stdout=asyncio.subprocess.PIPE,
             stderr=log_file,
         )
@@ -508,7 +515,7 @@ async def search(mode: str, args: argparse.Namespace, runs: list[Run]) -> list[R
     """Return the --repeat confirmation runs at the highest rate all of them passed, or []."""
 
     async def attempt(rate: int, duration: int) -> Run:
-        run = await run_once(mode, rate, duration, args.agents, args.log_level)
+        run = await run_once(mode, rate, duration, args.agents, args.log_level, args.loop)
         runs.append(run)
         print(run.line(), flush=True)
         return run
@@ -579,7 +586,8 @@ def section(results: dict[str, list[Run]], runs: list[Run], args: argparse.Names
         "",
         "One Switchboard process (the B2BUA of `telephony.calls` with the router engine, "
         f"{args.agents} agents whose phones registered with Digest over SIP, wrap-up 0 s, "
-        f"logging at {args.log_level}); sipp callers and one sipp UAS for all agents' phones "
+        f"logging at {args.log_level}, {args.loop} event loop); sipp callers and one sipp UAS "
+        "for all agents' phones "
         "(no media) on loopback, UDP. The rate is the highest with zero failed calls over a "
         f"{args.duration} s run (the search probes {args.probe} s runs, doubling then "
         "bisecting), held by each of "
@@ -686,6 +694,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="confirmation runs per rate")
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--log-level", default="INFO", help="Switchboard's (serve's default)")
+    parser.add_argument(
+        "--loop", choices=LOOPS, default=LOOPS[0], help="Switchboard's event loop (as `serve`'s)"
+    )
     parser.add_argument("--no-docs", action="store_true", help="print only")
     parser.add_argument("--serve", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -702,10 +713,10 @@ def main(argv: list[str] | None = None) -> int:
             import cProfile
 
             profile = cProfile.Profile()
-            profile.runcall(asyncio.run, serve(args.serve, args.agents))
+            profile.runcall(eventloop.run, serve(args.serve, args.agents), loop=args.loop)
             profile.dump_stats(f"{profile_to}-{args.serve}-{os.getpid()}")
         else:
-            asyncio.run(serve(args.serve, args.agents))
+            eventloop.run(serve(args.serve, args.agents), loop=args.loop)
         return 0
     return asyncio.run(drive(args))
 

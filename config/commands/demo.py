@@ -46,6 +46,7 @@ from crm_bridge.tables import customer_values, customers, phone_numbers
 from demo.phones import PhoneFleet, PhoneLogin
 from demo.traffic import Caller, TrafficGenerator, TrafficPlan, TrafficStats
 from router.runtime import RoutingRuntime
+from telephony import eventloop
 from telephony.sip import Headers, SipEndpoint, make_request, new_call_id, new_tag, parse_address
 from telephony.sip.transport import Peer
 
@@ -138,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     simulated = [login.agent_id for login in phone_logins if login.agent_id != human]
     DemoRun(settings, phone_logins, simulated, traffic).attach(app)
     print_logins(logins)
-    asyncio.run(serve(app))
+    eventloop.run(serve(app))  # uvloop when installed, GC tuned for calls
     return 0
 
 
