@@ -22,6 +22,9 @@ POP = "pop"
 # so this bounds how many sends a pop can find ahead of it (a few milliseconds' worth).
 CHUNK = 200
 
+# A websocket ping with no payload (RFC 6455 section 5.5.2), the same bytes for everyone.
+PING = b"\x89\x00"
+
 # Writes a whole encoded websocket frame to the connection now and returns True, or returns
 # False (closing, or bytes still waiting to leave) so the frame goes through the outbox.
 WriteNow = Callable[[bytes], bool]
@@ -44,7 +47,7 @@ def text_frame(payload: bytes) -> bytes:
 class Outbox:
     """One connection's frames to send: the newest of each kind; the pop first, then by age."""
 
-    __slots__ = ("_frames", "_ready", "agent_id", "replaced", "write_now")
+    __slots__ = ("_frames", "_ready", "agent_id", "answered", "replaced", "write_now")
 
     def __init__(self, agent_id: str, write_now: WriteNow | None = None) -> None:
         self.agent_id = agent_id
@@ -52,6 +55,8 @@ class Outbox:
         self._ready = asyncio.Event()
         self.replaced = 0
         self.write_now = write_now
+        # Whether the browser answered the last ping (see the console's heartbeat).
+        self.answered = True
 
     def offer_or_write(self, kind: str, frame: bytes, wire: bytes) -> None:
         """Write an encoded websocket frame at once if the connection is idle, else offer it."""

@@ -83,5 +83,7 @@ class ConsoleOptions:
     auto_answer_queues: frozenset[str] = frozenset()
     # Queue counts go to every console at most this often (the issue: one a second).
     board_interval_s: float = 1.0
-    # Pause between rounds re-checking every open console's session (one read at a time).
+    # Pause between rounds re-checking every open console's session (batched reads).
     session_check_s: float = 60.0
+    # Every console is pinged this often; one that has not answered the last ping is closed.
+    heartbeat_s: float = 30.0

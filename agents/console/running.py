@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from agents.console.hub import Hub
+from agents.console.hub import Hub, Outbox
 from agents.console.ports import ConsoleOptions
 from agents.console.service import ConsoleService
 
@@ -18,8 +18,11 @@ class Console:
     hub: Hub
     options: ConsoleOptions
     service: ConsoleService | None = None
-    # Each open console's socket, with the request that opened it and whose desk it shows.
-    sockets: dict[web.WebSocketResponse, tuple[web.Request, str]] = field(default_factory=dict)
+    # Each open console's socket, with the request that opened it, whose desk it shows and
+    # its outbox.
+    sockets: dict[web.WebSocketResponse, tuple[web.Request, str, Outbox]] = field(
+        default_factory=dict
+    )
 
     def started(self) -> ConsoleService:
         """Return the service (set once the app's startup has run)."""

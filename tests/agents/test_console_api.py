@@ -3,12 +3,13 @@ and the real SQLite customer store."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
@@ -356,6 +357,44 @@ async def test_every_console_gets_the_queue_counts_on_each_board_tick(
                 if frame["kind"] == "queues":
                     counts.append(frame["waiting"])
             assert counts[-1] == {"sales": 0, "support": 1}
+
+
+async def test_a_console_that_stops_answering_pings_is_closed_and_the_others_stay(
+    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    world = build_console_app(tmp_path / "c.db", ConsoleOptions(heartbeat_s=0.05))
+    ada_client = await aiohttp_client(world.app)
+    bob_client = await aiohttp_client(ada_client.server)
+    await add_users(world.app)
+    ada_token = await sign_in(ada_client, "ada")
+    await sign_in(bob_client, "bob")
+    async with (
+        ada_client.ws_connect("/agent/console/ws") as ada,  # answers pings, as browsers do
+        bob_client.ws_connect("/agent/console/ws", autoping=False) as bob,  # does not
+    ):
+        # The client answers a ping only while it reads, as a browser always does: ada reads.
+        ada_frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        async def read_ada() -> None:
+            async for message in ada:
+                ada_frames.put_nowait(message.json())
+
+        reading = asyncio.create_task(read_ada())
+        pings = 0
+        while (message := await bob.receive(timeout=10)).type is not WSMsgType.CLOSE:
+            pings += message.type is WSMsgType.PING
+        assert pings >= 1
+        assert bob.close_code == WSCloseCode.GOING_AWAY
+        # Ada answered every ping meanwhile: still open and still served.
+        status, _ = await call(ada_client, "PUT", "/api/console/state", ada_token, READY)
+        assert status == 200
+        frame = await asyncio.wait_for(ada_frames.get(), 10)
+        while (frame["kind"], frame.get("state")) != ("state", "ready"):
+            frame = await asyncio.wait_for(ada_frames.get(), 10)
+        assert not reading.done()
+        assert world.console.hub.watching("ada")
+        assert not world.console.hub.watching("bob")
+        reading.cancel()
 
 
 async def test_the_agent_picks_the_caller_among_several_matches(
