@@ -315,14 +315,18 @@ async def _recheck_sessions(console: Console) -> None:
 async def _heartbeat(console: Console) -> None:
     """Ping every open console each `heartbeat_s`; close one that did not answer the last.
 
-    One task for all, chunk by chunk like the board update, and no timer per connection: a
-    dead connection (a laptop lid shut, a network gone) is closed within two intervals.
+    One task for all, paced chunk by chunk over half the interval like the board update (the
+    pongs of 10,000 consoles at once are a burst a pop would wait behind), and no timer per
+    connection: a dead connection (a laptop lid shut, a network gone) is closed within two
+    intervals.
     """
     interval = console.options.heartbeat_s
+    loop = asyncio.get_running_loop()
     while True:
-        await asyncio.sleep(interval)
+        started = loop.time()
         silent = []
         items = list(console.sockets.items())
+        pause = interval / 2 * CHUNK / len(items) if items else 0.0
         for start in range(0, len(items), CHUNK):
             for socket, (_, _, outbox) in items[start : start + CHUNK]:
                 if socket.closed:
@@ -335,8 +339,9 @@ async def _heartbeat(console: Console) -> None:
                 outbox.answered = False
                 if outbox.write_now is not None:
                     outbox.write_now(PING)
-            await asyncio.sleep(0)
+            await asyncio.sleep(pause if start + CHUNK < len(items) else 0)
         await asyncio.gather(
             *(socket.close(code=WSCloseCode.GOING_AWAY, message=b"no pong") for socket in silent),
             return_exceptions=True,
         )
+        await asyncio.sleep(max(0.0, interval - (loop.time() - started)))
