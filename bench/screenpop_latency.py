@@ -332,9 +332,10 @@ async def run_round(
         runtime.act(lambda now, a=agent_id: engine.agent_ready(a, now))
     scenario = workdir / "caller.xml"
     scenario.write_text(CALLER_XML)
-    csv = workdir / f"callers-{rate}.csv"
+    csv = workdir / "callers.csv"
     csv.write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in callers[:calls]))
-    log = workdir / f"messages-{rate}.log"
+    log = workdir / "messages.log"
+    log.unlink(missing_ok=True)
     sipp = await asyncio.create_subprocess_exec(
         "sipp",
         f"127.0.0.1:{sip_port}",
@@ -370,11 +371,13 @@ async def run_round(
     for agent_id in agent_ids:
         with contextlib.suppress(ValueError):
             runtime.act(lambda now, a=agent_id: engine.agent_not_ready(a, "break", now))
-    return latencies, len(cancelled)
+    return latencies, len(cancelled & sent.keys())
 
 
-async def bench(rates: list[int], seconds: float, customers: int) -> dict[int, dict[str, float]]:
-    """Run one round per rate against one running Switchboard."""
+async def bench(
+    rates: list[int], seconds: float, customers: int, rounds: int
+) -> dict[int, dict[str, float]]:
+    """Run `rounds` rounds per rate against one running Switchboard; medians over the rounds."""
     results: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="screenpop-bench-") as tmp:
         workdir = Path(tmp)
@@ -397,19 +400,31 @@ async def bench(rates: list[int], seconds: float, customers: int) -> dict[int, d
             assert ready.strip() == b"connected", ready
             try:
                 for rate in rates:
-                    latencies, cancelled = await run_round(
-                        workdir, sip_port, rate, calls[rate], callers, consoles,
-                        runtime, agent_ids[: calls[rate]], intake,
-                    )  # fmt: skip
+                    per_round = []
+                    for _ in range(rounds):
+                        latencies, cancelled = await run_round(
+                            workdir, sip_port, rate, calls[rate], callers, consoles,
+                            runtime, agent_ids[: calls[rate]], intake,
+                        )  # fmt: skip
+                        per_round.append(
+                            {
+                                "calls": calls[rate],
+                                "pops": len(latencies),
+                                "cancelled": cancelled,
+                                "p50": statistics.median(latencies or [float("nan")]),
+                                "p99": percentile(latencies or [float("nan")], 99),
+                                "max": max(latencies, default=float("nan")),
+                            }
+                        )
+                        print(rate, per_round[-1], flush=True)
                     results[rate] = {
-                        "calls": calls[rate],
-                        "pops": len(latencies),
-                        "cancelled": cancelled,
-                        "p50": statistics.median(latencies) if latencies else float("nan"),
-                        "p99": percentile(latencies, 99) if latencies else float("nan"),
-                        "max": max(latencies, default=float("nan")),
+                        "calls": sum(r["calls"] for r in per_round),
+                        "pops": sum(r["pops"] for r in per_round),
+                        "cancelled": sum(r["cancelled"] for r in per_round),
+                        "p50": statistics.median(r["p50"] for r in per_round),
+                        "p99": statistics.median(r["p99"] for r in per_round),
+                        "max": max(r["max"] for r in per_round),
                     }
-                    print(rate, results[rate], flush=True)
             finally:
                 consoles.terminate()
                 await consoles.wait()
@@ -477,7 +492,9 @@ async def peers(url: str, sip_port: int, agent_ids: list[str]) -> None:
 # -- docs ---------------------------------------------------------------------------------------
 
 
-def section(results: dict[int, dict[str, float]], seconds: float, customers: int) -> str:
+def section(
+    results: dict[int, dict[str, float]], seconds: float, customers: int, rounds: int
+) -> str:
     """Return the benchmarks.md section."""
     lines = [
         "Command: `.venv/bin/python bench/screenpop_latency.py`",
@@ -486,8 +503,10 @@ def section(results: dict[int, dict[str, float]], seconds: float, customers: int
         "websocket (a second process holding every agent's phone and console), wall clock. "
         "In between: SIP parsing and the B2BUA, routing, the CRM lookup (SQLite, "
         f"{customers} seeded customers, a quarter of callers unknown), the screen pop and the "
-        f"console fan-out. One round of {seconds:.0f} s per rate; one Ready agent per call, so "
-        "no caller waits for an agent (queueing time would not be pop latency).",
+        f"console fan-out. {rounds} rounds of {seconds:.0f} s per rate, each call ringing 2 s "
+        "(with ringback as early media) before its caller hangs up; one Ready agent per call, "
+        "so no caller waits for an agent (queueing time would not be pop latency). p50 and p99 "
+        "are medians over the rounds, max the largest; calls, pops and cancelled are totals.",
         "",
         "pops < calls: that many calls had no pop frame matched to their INVITE by the end of "
         "the round (overload: sipp's retransmissions and timeouts, lookups over budget). "
@@ -537,14 +556,15 @@ def main() -> int:
     parser.add_argument("--rates", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each round")
     parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per rate (medians)")
     parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     if shutil.which("sipp") is None:
         print("sipp is needed (make test installs it)", file=sys.stderr)
         return 2
     # The loop and GC settings `switchboard serve` runs with.
-    results = eventloop.run(bench(args.rates, args.seconds, args.customers))
-    text = section(results, args.seconds, args.customers)
+    results = eventloop.run(bench(args.rates, args.seconds, args.customers, args.rounds))
+    text = section(results, args.seconds, args.customers, args.rounds)
     print(text)
     if not args.no_docs:
         write_docs(text)
