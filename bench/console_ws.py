@@ -513,13 +513,16 @@ async def measure(count: int, pops: int, rate: float, tmp: str, url: str) -> Rou
 
 def report(rounds: list[Round], pops: int, rate: float, database: str) -> str:
     """Return the docs section: consoles held, and pop latency while they are open."""
+    from telephony import eventloop
+
     med = statistics.median
     first = rounds[0]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     machine = (
         f"Machine: {os.cpu_count()} cores (shared), Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}; load average at the end {load}; server "
-        f"on {database}, and the driver holding every console, on the same machine."
+        f"on {database} and the {eventloop.LOOPS[0]} event loop with the GC tuned, as "
+        "`switchboard serve` runs, and the driver holding every console, on the same machine."
     )
     per_console_kib = med(
         [(r.rss_connected_mib - r.rss_idle_mib) * 1024 / r.consoles for r in rounds]
@@ -624,7 +627,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.serve:
         count, directory, url = int(args.serve[0]), Path(args.serve[1]), args.serve[2]
-        asyncio.run(serve(count, directory / "tokens", url))
+        # The server runs as `switchboard serve` does: uvloop when installed, the GC tuned.
+        from telephony import eventloop
+
+        eventloop.run(serve(count, directory / "tokens", url))
         return 0
     return asyncio.run(drive(args))
 
