@@ -761,6 +761,10 @@ class Engine:
         """Return the configured agent ids (and removed agents still finishing a call)."""
         return tuple(self._agents)
 
+    def has_agent(self, agent_id: str) -> bool:
+        """Tell whether routing knows an agent (configured, or removed but finishing a call)."""
+        return agent_id in self._agents
+
     def call_ids(self) -> tuple[str, ...]:
         """Return the ids of every call the engine holds (waiting, ringing or connected)."""
         return tuple(self._calls)

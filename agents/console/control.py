@@ -78,7 +78,7 @@ def identify_in_engine(
     ) -> None:
         running = runtime()
         engine = running.engine
-        preferred = owner_agent if owner_agent in engine.agent_ids() else None
+        preferred = owner_agent if owner_agent and engine.has_agent(owner_agent) else None
         running.act(
             lambda now: engine.customer_identified(call_id, tier, customer_id, preferred, now)
         )

@@ -73,6 +73,7 @@ def test_removed_agent_is_logged_out_and_its_offer_goes_back_to_the_queue() -> N
     assert [c.call_id for c in of(OfferCancelled, events)] == ["ringing"]
     assert states(events, "a2") == [AgentState.LOGGED_OUT]
     assert "a2" not in e.agent_ids()
+    assert not e.has_agent("a2") and e.has_agent("a1")
     assert e.position("ringing") == 1  # back at the head of its priority
 
 
