@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agents.roles import Role
 from agents.tables import sessions, users
-from agents.users import User
+from agents.users import USER_COLUMNS, User
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +115,7 @@ class SessionStore:
             sessions.c.csrf_token,
             sessions.c.created_at,
             sessions.c.last_seen_at,
-            users.c.id,
-            users.c.username,
-            users.c.display_name,
-            users.c.role,
-            users.c.agent_id,
-            users.c.disabled,
+            *USER_COLUMNS,
         ).join(users, users.c.id == sessions.c.user_id)
 
     async def load(self, token: str) -> Session | None:

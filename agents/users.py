@@ -60,7 +60,8 @@ def _user(mapping: sa.RowMapping) -> User:
     )
 
 
-_USER_COLUMNS = (
+# The columns `_user` reads, for every query (here and in sessions) that builds a User.
+USER_COLUMNS = (
     users.c.id,
     users.c.username,
     users.c.display_name,
@@ -122,7 +123,7 @@ class UserDirectory:
                         disabled=False,
                         created_at=self._clock(),
                     )
-                    .returning(*_USER_COLUMNS)
+                    .returning(*USER_COLUMNS)
                 )
                 return _user(result.one()._mapping)
         except IntegrityError as exc:
@@ -142,7 +143,7 @@ class UserDirectory:
         """Return the user with this id, or None."""
         async with self._engine.connect() as conn:
             row = (
-                await conn.execute(sa.select(*_USER_COLUMNS).where(users.c.id == user_id))
+                await conn.execute(sa.select(*USER_COLUMNS).where(users.c.id == user_id))
             ).first()
         return None if row is None else _user(row._mapping)
 
@@ -151,9 +152,7 @@ class UserDirectory:
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(
-                    sa.select(*_USER_COLUMNS).where(
-                        users.c.username == normalise_username(username)
-                    )
+                    sa.select(*USER_COLUMNS).where(users.c.username == normalise_username(username))
                 )
             ).first()
         return None if row is None else _user(row._mapping)
@@ -163,7 +162,7 @@ class UserDirectory:
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(
-                    sa.select(*_USER_COLUMNS, users.c.password_hash).where(
+                    sa.select(*USER_COLUMNS, users.c.password_hash).where(
                         users.c.username == normalise_username(username)
                     )
                 )
