@@ -32,6 +32,19 @@ async def call(client: Client, method: str, path: str, token: str, body: Any = N
     return response.status, data
 
 
+async def ada_and_bob(
+    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]], options: ConsoleOptions
+) -> tuple[ConsoleWorld, Client, str, Client]:
+    """A console app with `options`; ada and bob signed in on clients of the same server."""
+    world = build_console_app(tmp_path / "c.db", options)
+    ada_client = await aiohttp_client(world.app)
+    bob_client = await aiohttp_client(ada_client.server)
+    await add_users(world.app)
+    ada_token = await sign_in(ada_client, "ada")
+    await sign_in(bob_client, "bob")
+    return world, ada_client, ada_token, bob_client
+
+
 async def test_state_changes_need_a_configured_reason(world: ConsoleWorld, client: Client) -> None:
     token = await sign_in(client, "ada")
     status, state = await call(client, "PUT", "/api/console/state", token, {"state": "ready"})
@@ -308,12 +321,9 @@ async def test_signing_out_closes_the_open_console(
 async def test_the_session_check_closes_only_the_consoles_whose_session_ended(
     tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
 ) -> None:
-    world = build_console_app(tmp_path / "c.db", ConsoleOptions(session_check_s=0.05))
-    ada_client = await aiohttp_client(world.app)
-    bob_client = await aiohttp_client(ada_client.server)
-    await add_users(world.app)
-    ada_token = await sign_in(ada_client, "ada")
-    await sign_in(bob_client, "bob")
+    world, ada_client, ada_token, bob_client = await ada_and_bob(
+        tmp_path, aiohttp_client, ConsoleOptions(session_check_s=0.05)
+    )
     async with (
         ada_client.ws_connect("/agent/console/ws") as ada,
         bob_client.ws_connect("/agent/console/ws") as bob,
@@ -362,12 +372,9 @@ async def test_every_console_gets_the_queue_counts_on_each_board_tick(
 async def test_a_console_that_stops_answering_pings_is_closed_and_the_others_stay(
     tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
 ) -> None:
-    world = build_console_app(tmp_path / "c.db", ConsoleOptions(heartbeat_s=0.05))
-    ada_client = await aiohttp_client(world.app)
-    bob_client = await aiohttp_client(ada_client.server)
-    await add_users(world.app)
-    ada_token = await sign_in(ada_client, "ada")
-    await sign_in(bob_client, "bob")
+    world, ada_client, ada_token, bob_client = await ada_and_bob(
+        tmp_path, aiohttp_client, ConsoleOptions(heartbeat_s=0.05)
+    )
     async with (
         ada_client.ws_connect("/agent/console/ws") as ada,  # answers pings, as browsers do
         bob_client.ws_connect("/agent/console/ws", autoping=False) as bob,  # does not
