@@ -13,6 +13,8 @@
   let targetsFor = null;
   let announced = null;
   let draftTimer = null;
+  let draftSaving = false;  // a draft PUT is in flight
+  let draftDirty = false;  // the form holds text the server has not been sent yet
   let audio = null;
   let stateFrames = 0;
 
@@ -123,6 +125,9 @@
     if (!wrap) { wrapCall = null; return; }
     if (wrap.call_id === wrapCall) return;  // never overwrite what the agent is typing
     wrapCall = wrap.call_id;
+    clearTimeout(draftTimer);  // a save still waiting was for the previous call's form
+    draftTimer = null;
+    draftDirty = false;
     const draft = wrap.draft;
     $("wrap-call").value = wrap.call_id;
     const select = $("disposition");
@@ -275,16 +280,36 @@
     if ($("follow-up-at").value) body.follow_up_at = $("follow-up-at").value;
     return body;
   }
+  // One draft save at a time: two PUTs in flight may reach the server in either order (each
+  // on its own connection), so the older text could be stored last and a reload would show
+  // it. "Draft saved." is said only when the server holds what the form shows now.
+  async function saveDraft() {
+    draftTimer = null;
+    if (draftSaving || !draftDirty) return;  // the save in flight sends the newer text next
+    draftSaving = true;
+    draftDirty = false;
+    const body = wrapBody();
+    const saved = await act("PUT", "/api/console/wrapup/draft", body);
+    draftSaving = false;
+    const typedMeanwhile = draftDirty;
+    if (saved === undefined) draftDirty = true;  // unsaved: the next keystroke tries again
+    if (typedMeanwhile) {
+      if (draftTimer === null) saveDraft();  // else the waiting timer saves the newer text
+      return;
+    }
+    if (saved !== undefined && body.call_id === wrapCall) text($("draft-status"), "Draft saved.");
+  }
   $("wrap-form").addEventListener("input", () => {
+    draftDirty = true;
+    text($("draft-status"), "");  // what is shown now is not saved yet
     clearTimeout(draftTimer);
-    draftTimer = setTimeout(async () => {
-      const saved = await act("PUT", "/api/console/wrapup/draft", wrapBody());
-      if (saved !== undefined) text($("draft-status"), "Draft saved.");
-    }, 400);
+    draftTimer = setTimeout(saveDraft, 400);
   });
   $("wrap-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     clearTimeout(draftTimer);
+    draftTimer = null;
+    draftDirty = false;
     const written = await act("POST", "/api/console/wrapup", wrapBody());
     if (written) say("Wrap-up saved.");
   });

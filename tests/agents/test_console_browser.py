@@ -3,13 +3,14 @@ reconnect, a reloaded draft, CSRF, escaping and roles."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import ConsoleMessage, Dialog, Page, expect
+from playwright.async_api import ConsoleMessage, Dialog, Page, Route, expect
 
 from router import AgentState
 from tests.agents.console_app import ConsoleWorld, add_users, build_console_app
@@ -142,10 +143,8 @@ async def test_the_console_reconnects_and_resyncs(
     assert console.hub.connections == 1
 
 
-async def test_a_wrap_up_draft_survives_a_reload(
-    page: Page, site: tuple[ConsoleWorld, str]
-) -> None:
-    world, base_url = site
+async def wrap_up_a_call(page: Page, world: ConsoleWorld, base_url: str) -> None:
+    """Take a VIP's call and hang up: the wrap-up form is on the page."""
     await add_vip(world.directory)
     await open_console(page, base_url)
     await page.get_by_role("button", name="Ready", exact=True).click()
@@ -153,6 +152,14 @@ async def test_a_wrap_up_draft_survives_a_reload(
     world.arrive("b-draft", VIP_NUMBER)
     await page.get_by_role("button", name="Accept").click()
     await page.get_by_role("button", name="Hang up").click()
+    await expect(page.get_by_label("Notes")).to_be_visible()
+
+
+async def test_a_wrap_up_draft_survives_a_reload(
+    page: Page, site: tuple[ConsoleWorld, str]
+) -> None:
+    world, base_url = site
+    await wrap_up_a_call(page, world, base_url)
     await page.get_by_label("Notes").fill("Customer will call back about the invoice")
     await expect(page.get_by_text("Draft saved.")).to_be_visible()
     await page.reload()
@@ -160,6 +167,36 @@ async def test_a_wrap_up_draft_survives_a_reload(
         "Customer will call back about the invoice"
     )
     await expect(page.get_by_text("Draft restored.")).to_be_visible()
+
+
+async def test_notes_typed_while_a_draft_is_saving_are_what_a_reload_shows(
+    page: Page, site: tuple[ConsoleWorld, str]
+) -> None:
+    world, base_url = site
+    await wrap_up_a_call(page, world, base_url)
+    # Hold the first draft save in the network while the agent types on.
+    held: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
+
+    async def hold_the_first(route: Route) -> None:
+        if held.done():
+            await route.continue_()
+        else:
+            held.set_result(route)
+
+    await page.route("**/api/console/wrapup/draft", hold_the_first)
+    notes = page.get_by_label("Notes")
+    await notes.fill("Invoice")
+    async with asyncio.timeout(15):
+        first = await held
+    await notes.fill("Invoice 42 is wrong")
+    await first.continue_()
+    # "Draft saved." only once the server holds the text shown, so the reload shows it.
+    await expect(page.get_by_test_id("draft-status")).to_have_text("Draft saved.")
+    wrap = world.console.started().state_of("ada").wrap
+    assert wrap is not None and wrap.draft.notes == "Invoice 42 is wrong"
+    await page.reload()
+    await expect(notes).to_have_value("Invoice 42 is wrong")
+    await expect(page.get_by_test_id("draft-status")).to_have_text("Draft restored.")
 
 
 async def test_a_form_without_its_csrf_token_is_refused(
