@@ -24,8 +24,13 @@ LOOPS: tuple[str, ...] = (
     ("uvloop", "asyncio") if importlib.util.find_spec("uvloop") is not None else ("asyncio",)
 )
 # Young objects allocated between collections (CPython's default is 700), and how many
-# collections of each generation trigger one of the next (defaults 10 and 10).
-GC_THRESHOLDS = (50_000, 20, 100)
+# collections of each generation trigger one of the next (defaults 10 and 10). Calls leave
+# transactions lingering 32 s, so nearly every young object survives its first pass, and a
+# middle-generation pass walks about threshold0 x threshold1 of them: with 20 that was ~1M
+# objects and a 1.6 s stall at 500 calls/s (bench/sip_cps timing passes with gc.callbacks),
+# which left SIP unanswered long enough to fail calls. With 2, a pass walks ~150,000. The
+# third figure keeps full passes as rare as before (one per 2,000 young passes).
+GC_THRESHOLDS = (50_000, 2, 1_000)
 
 
 def tune_gc() -> None:

@@ -467,7 +467,8 @@ class B2bua(SipHandler):
                 self._act(lambda now: self.runtime.engine.offer_rejected(call.call_id, now))
             return
         dialog = Dialog.as_uac(invite, final, contact, peer=leg.tx.destination)
-        self.endpoint.send_ack(dialog.create_ack(invite), dialog.peer)
+        # The transaction re-ACKs a retransmitted 200 itself, and lets go of the leg.
+        self.endpoint.send_ack(dialog.create_ack(invite), dialog.peer, answering=leg.tx)
         leg.dialog = dialog
         self.endpoint.add_dialog(dialog)
         self._dialogs[dialog.key] = (call, Side.AGENT)

@@ -180,6 +180,9 @@ class RelaySession:
     def close(self) -> None:
         """Close both legs (idempotent); await `wait_closed` to know the ports are free."""
         self.relay.forget(self)
+        # The legs point at each other: unlink them so they go with their last reference, not
+        # with a later pass of the cyclic GC.
+        self.caller.peer = self.agent.peer = None
         self.caller.close()
         self.agent.close()
 

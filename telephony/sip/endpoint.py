@@ -140,6 +140,11 @@ class SipEndpoint:
         self._by_datagram: dict[bytes, ServerTransaction] = {}
         self._dialogs: dict[DialogKey, Dialog] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Bound once and shared by every transaction: a bound method per transaction is two
+        # more objects each for the GC to walk while it lingers (32 s over UDP).
+        self._send = self._transport.send
+        self._on_client_terminated = self._client_terminated
+        self._on_server_terminated = self._server_terminated
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -226,20 +231,33 @@ class SipEndpoint:
         tx = ClientTransaction(
             request,
             peer,
-            send=self._transport.send,
+            send=self._send,
             timers=self.timers,
-            on_terminated=self._client_terminated,
+            on_terminated=self._on_client_terminated,
             on_response=on_response,
         )
         self._client_txs[tx.key] = tx
         tx.start()
         return tx
 
-    def send_ack(self, ack: Request, destination: Peer | None = None) -> None:
-        """Send the ACK of a 2xx: outside any transaction, with a fresh branch (§13.2.2.4)."""
+    def send_ack(
+        self,
+        ack: Request,
+        destination: Peer | None = None,
+        *,
+        answering: ClientTransaction | None = None,
+    ) -> None:
+        """Send the ACK of a 2xx: outside any transaction, with a fresh branch (§13.2.2.4).
+
+        With `answering` (the INVITE's transaction), that transaction sends this ACK again for
+        each retransmitted 2xx by itself, instead of passing them up.
+        """
         peer = destination if destination is not None else destination_for(ack)
         self._add_via(ack, peer)
-        self._transport.send(ack.to_bytes(), peer)
+        wire = ack.to_bytes()
+        self._transport.send(wire, peer)
+        if answering is not None:
+            answering.acked_with(wire)
 
     def send_response(self, response: Response, destination: Peer) -> None:
         """Send a response statelessly (2xx retransmissions are the transaction's job)."""
@@ -444,9 +462,9 @@ class SipEndpoint:
         tx = ServerTransaction(
             request,
             peer,
-            send=self._transport.send,
+            send=self._send,
             timers=self.timers,
-            on_terminated=self._server_terminated,
+            on_terminated=self._on_server_terminated,
         )
         self._server_txs[tx.key] = tx
         if tx.is_invite:

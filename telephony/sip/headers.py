@@ -181,6 +181,10 @@ class Headers:
         self._memo[key] = value
         return value
 
+    def forget_parsed(self) -> None:
+        """Drop every parsed value (they are parsed again if asked for)."""
+        self._memo = None
+
     def _forget(self, key: str) -> None:
         if self._memo is not None:
             self._memo.pop(key, None)

@@ -111,6 +111,10 @@ class SipMessage:
             raise SipParseError(f"missing {display_name(header_key(name))} header")
         return value
 
+    def forget_parsed(self) -> None:
+        """Drop the parsed header values kept with the message (a transaction lingering on)."""
+        self.headers.forget_parsed()
+
     def vias(self) -> list[Via]:
         """Return every Via, top first."""
         return [parse_via(value) for value in self.headers.get_all("via")]

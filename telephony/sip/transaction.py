@@ -5,14 +5,23 @@ transaction that sent a 2xx enters Accepted (it retransmits the 2xx until the AC
 and absorbs INVITE retransmissions, for timer L = 64*T1), and an INVITE client transaction
 that got a 2xx enters Accepted (timer M), passing further 2xx up so the dialog can re-ACK.
 Timers run on loop.call_later and are all cancelled when a transaction terminates.
+
+A transaction that only lingers to absorb retransmissions (timers J, K, D, I, and L or M once
+answered) lets go of what it no longer needs (callbacks, parsed header values) and its loop timer.
+Over UDP that state lives 32 s, so at a few hundred calls/s it is tens of thousands of
+transactions; every object they keep is one the cyclic GC walks, and its passes over them
+stalled the event loop for over a second (bench/sip_cps, GC timed with gc.callbacks).
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import heapq
+import itertools
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from telephony.sip.builder import make_non2xx_ack, make_response, new_tag
 from telephony.sip.dialog import Dialog
@@ -86,6 +95,67 @@ class _Timers:
         self._handles.clear()
 
 
+class _Expiring(Protocol):
+    def _terminate(self) -> None: ...
+
+
+# How late a lingering transaction may end: the wheel wakes at most this often.
+_WHEEL_STEP = 0.05
+
+
+class _LingerWheel:
+    """One timer for every lingering transaction of an event loop (a heap of deadlines).
+
+    A loop timer per transaction is five objects more for the GC to walk (handle, context,
+    arguments, two bound methods) for each of the tens of thousands lingering 32 s at a few
+    hundred calls/s; an entry here is one tuple, and one wake-up ends every expired one.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._heap: list[tuple[float, int, _Expiring]] = []
+        self._order = itertools.count()
+        self._handle: asyncio.TimerHandle | None = None
+        self._wake_at = 0.0
+
+    def add(self, delay: float, tx: _Expiring) -> None:
+        deadline = self.loop.time() + delay
+        heapq.heappush(self._heap, (deadline, next(self._order), tx))
+        if self._handle is None or deadline < self._wake_at:
+            self._schedule(deadline)
+
+    def _schedule(self, deadline: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._wake_at = deadline
+        self._handle = self.loop.call_at(deadline, self._wake)
+
+    def _wake(self) -> None:
+        self._handle = None
+        now = self.loop.time()
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            tx = heapq.heappop(heap)[2]
+            try:
+                tx._terminate()
+            except Exception:
+                log.exception("a lingering transaction failed to end")
+        if heap:
+            self._schedule(max(heap[0][0], now + _WHEEL_STEP))
+
+
+_wheel: _LingerWheel | None = None
+
+
+def _linger_for(delay: float, tx: _Expiring) -> None:
+    """End `tx` after `delay` seconds, on the running loop's shared wheel."""
+    global _wheel
+    loop = asyncio.get_running_loop()
+    if _wheel is None or _wheel.loop is not loop:
+        _wheel = _LingerWheel(loop)
+    _wheel.add(delay, tx)
+
+
 class ServerTransaction:
     """A received request and the responses sent to it; retransmissions get the last response."""
 
@@ -119,6 +189,7 @@ class ServerTransaction:
         self._on_terminated = on_terminated
         self._wire = b""
         self._interval = timers.t1
+        self._l_deadline = 0.0
 
     @property
     def method(self) -> str:
@@ -177,12 +248,13 @@ class ServerTransaction:
         reliable = self.source.reliable
         if not self.is_invite:
             self.state = TxState.COMPLETED
-            self._after(self._config.j(reliable), "J", self._terminate)
+            self._linger(self._config.j(reliable))
         elif response.status < 300:
             self.state = TxState.ACCEPTED
             if not reliable:
                 self._timers.start("G2xx", self._interval, self._retransmit_2xx)
             self._timers.start("L", 64 * self._config.t1, self._timer_l)
+            self._l_deadline = asyncio.get_running_loop().time() + 64 * self._config.t1
         else:
             self.state = TxState.COMPLETED
             if not reliable:
@@ -197,7 +269,7 @@ class ServerTransaction:
                 self.state = TxState.CONFIRMED
                 self._timers.cancel("G")
                 self._timers.cancel("H")
-                self._after(self._config.i(self.source.reliable), "I", self._terminate)
+                self._linger(self._config.i(self.source.reliable))
             return
         self.retransmission_received()
 
@@ -208,25 +280,37 @@ class ServerTransaction:
 
     def ack_received(self) -> None:
         """Note the ACK of a 2xx (the endpoint matches it by dialog): stop retransmitting."""
-        if self.state is TxState.ACCEPTED:
+        if self.state is TxState.ACCEPTED and not self.acked:
             self.acked = True
             self._timers.cancel("G2xx")
+            # Timer L's rest only absorbs retransmitted INVITEs now.
+            self._timers.cancel("L")
+            self._linger(self._l_deadline - asyncio.get_running_loop().time())
 
     def terminate(self) -> None:
         """Stop every timer and leave the transaction table (on shutdown)."""
         self._terminate()
+
+    def _linger(self, delay: float) -> None:
+        """Only answer retransmissions from now on, for `delay` s; shed what that does not need."""
+        if delay <= 0:
+            self._terminate()
+            return
+        _linger_for(delay, self)
+        asyncio.get_running_loop().call_soon(self._shed)
+
+    def _shed(self) -> None:
+        # After the current handler has run (it may still read the request's parsed headers).
+        self.on_ack_timeout = None
+        self.request.forget_parsed()
+        if self.last_response is not None:
+            self.last_response.forget_parsed()
 
     def _transmit(self) -> None:
         try:
             self._send(self._wire, self.destination)
         except (OSError, ConnectionError) as exc:
             log.warning("cannot send a %s response to %s: %s", self.method, self.destination, exc)
-
-    def _after(self, delay: float, name: str, callback: Callable[[], None]) -> None:
-        if delay <= 0:
-            callback()
-        else:
-            self._timers.start(name, delay, callback)
 
     def _timer_g(self) -> None:
         self._transmit()
@@ -294,11 +378,25 @@ class ClientTransaction:
         self._wire = request.to_bytes()
         self._ack_wire = b""
         self._interval = timers.t1
+        self._m_deadline = 0.0
 
     @property
     def method(self) -> str:
         """Return the request's method."""
         return self.request.method
+
+    def acked_with(self, wire: bytes) -> None:
+        """Note the ACK sent for our 2xx: send it again for each retransmitted 2xx, by itself.
+
+        The TU is then no longer needed (nor told) for the rest of timer M, so the transaction
+        lets go of its response callback and lingers on the shared wheel.
+        """
+        if self.state is not TxState.ACCEPTED or self._ack_wire:
+            return
+        self._ack_wire = wire
+        self.on_response = None
+        self._timers.cancel("M")
+        _linger_for(max(0.0, self._m_deadline - asyncio.get_running_loop().time()), self)
 
     def start(self) -> None:
         """Send the request and start timers A/B (INVITE) or E/F."""
@@ -368,7 +466,9 @@ class ClientTransaction:
                 self._timers.cancel("A")
                 self._timers.cancel("B")
                 self._timers.start("M", 64 * self._config.t1, self._terminate)
+                self._m_deadline = asyncio.get_running_loop().time() + 64 * self._config.t1
                 self._finish(response)
+                asyncio.get_running_loop().call_soon(self._shed)
             else:
                 self.state = TxState.COMPLETED
                 self._timers.cancel("A")
@@ -376,15 +476,14 @@ class ClientTransaction:
                 self._ack_wire = make_non2xx_ack(self.request, response).to_bytes()
                 self._transmit(self._ack_wire)
                 self._finish(response)
-                delay = self._config.d_for(self.destination.reliable)
-                if delay <= 0:
-                    self._terminate()
-                else:
-                    self._timers.start("D", delay, self._terminate)
+                self._linger(self._config.d_for(self.destination.reliable))
         elif self.state is TxState.COMPLETED and status >= 300:
             self._transmit(self._ack_wire)
         elif self.state is TxState.ACCEPTED and 200 <= status < 300:
-            self._deliver(response)
+            if self._ack_wire:
+                self._transmit(self._ack_wire)  # the ACK the TU sent, lost on its way
+            else:
+                self._deliver(response)
 
     def _non_invite_response(self, response: Response) -> None:
         if self.state not in (TxState.TRYING, TxState.PROCEEDING):
@@ -398,11 +497,7 @@ class ClientTransaction:
         self._timers.cancel("E")
         self._timers.cancel("F")
         self._finish(response)
-        delay = self._config.k(self.destination.reliable)
-        if delay <= 0:
-            self._terminate()
-        else:
-            self._timers.start("K", delay, self._terminate)
+        self._linger(self._config.k(self.destination.reliable))
 
     def _deliver(self, response: Response) -> None:
         if self.on_response is not None:
@@ -415,6 +510,23 @@ class ClientTransaction:
         if not self.final.done():
             self.final.set_result(response)
         self._deliver(response)
+
+    def _linger(self, delay: float) -> None:
+        """Only retransmitted responses come now, for `delay` s: shed what they do not need."""
+        if delay <= 0:
+            self._terminate()
+            return
+        _linger_for(delay, self)
+        asyncio.get_running_loop().call_soon(self._shed)
+
+    def _shed(self) -> None:
+        if self.state is TxState.COMPLETED:
+            # Retransmitted responses are absorbed (or re-ACKed here); nothing goes up.
+            self.on_response = None
+        self.provisional = None
+        self.request.forget_parsed()
+        if self.final.done():
+            self.final.result().forget_parsed()
 
     def _transmit(self, data: bytes) -> None:
         try:

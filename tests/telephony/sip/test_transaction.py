@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from telephony.sip.builder import make_request
+from telephony.sip.dialog import Dialog
 from telephony.sip.endpoint import SipEndpoint
 from telephony.sip.message import Request, Response
 from telephony.sip.timers import TimerConfig
@@ -89,6 +90,37 @@ async def test_invite_client_retransmits_until_provisional_and_acks_failure(
         assert ack.to_address().tag == "agent9"
         udp_peer.send(busy.to_bytes(), endpoint.port)  # a retransmitted 486 is ACKed again
         assert request(await udp_peer.recv()).method == "ACK"
+
+
+async def test_invite_client_resends_the_ack_it_was_given_for_a_retransmitted_2xx(
+    fast_timers: TimerConfig, udp_peer: UdpPeer
+) -> None:
+    async with SipEndpoint(port=0, timers=fast_timers) as endpoint:
+        req, dest = outgoing("INVITE", udp_peer)
+        seen: list[int] = []
+        tx = endpoint.send_request(req, dest, on_response=lambda r: seen.append(r.status))
+        invite = request(await udp_peer.recv())
+        ok = Response(200, headers=invite.headers.copy())
+        ok.headers.set("To", "<sip:agent@127.0.0.1>;tag=agent7")
+        ok.headers.set("Contact", f"<sip:agent@127.0.0.1:{udp_peer.port}>")
+        udp_peer.send(ok.to_bytes(), endpoint.port)
+        final = await asyncio.wait_for(tx.wait_final(), WAIT)
+        dialog = Dialog.as_uac(req, final, endpoint.contact(), peer=dest)
+        endpoint.send_ack(dialog.create_ack(req), dest, answering=tx)
+
+        async def next_ack() -> bytes:
+            while True:  # INVITE retransmissions sent before the 200 arrived may come first
+                wire = await udp_peer.recv()
+                if request(wire).method == "ACK":
+                    return wire
+
+        ack = await next_ack()
+        udp_peer.send(ok.to_bytes(), endpoint.port)  # as if our ACK was lost: the 200 again
+        assert await next_ack() == ack  # the transaction sent the same ACK by itself
+        assert seen == [200]  # and did not pass the retransmission up
+        assert tx.state is TxState.ACCEPTED
+        await asyncio.wait_for(tx.done, WAIT)  # timer M's rest, on the shared linger wheel
+        assert endpoint.transaction_counts == (0, 0)
 
 
 async def test_invite_client_times_out_with_408(
