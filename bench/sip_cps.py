@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import csv
 import functools
+import gc
 import json
 import logging
 import os
@@ -44,7 +45,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -117,6 +118,7 @@ async def serve(mode: str, agents: int) -> None:
     report({"ready": app[SIP_ENDPOINT].port})
     cpu_at_start, sys_at_start = cpu_seconds(), system_seconds()
     lag = LoopLag(loop)
+    pauses = GcPauses()
     try:
         while await signals.get() != signal.SIGTERM:
             # SIGUSR1: the phones have registered; log the agents in and make them ready.
@@ -127,6 +129,7 @@ async def serve(mode: str, agents: int) -> None:
             cpu_at_start, sys_at_start = cpu_seconds(), system_seconds()
             lag.stop()
             lag = LoopLag(loop)
+            pauses.reset()
             report({"agents_ready": len(names) - len(missing)})
         server_txs, client_txs = app[SIP_ENDPOINT].transaction_counts
         report(
@@ -138,9 +141,11 @@ async def serve(mode: str, agents: int) -> None:
                 "client_transactions": client_txs,
                 "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 **lag.figures(),
+                **pauses.figures(),
             }
         )
     finally:
+        pauses.stop()
         lag.stop()
         await runner.cleanup()
         runtime.close()
@@ -172,6 +177,44 @@ class LoopLag:
     def stop(self) -> None:
         """Stop sampling."""
         self._handle.cancel()
+
+
+class GcPauses:
+    """Time the collector's passes (gc.callbacks): how many, and the longest, per generation."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self.counts = [0, 0, 0]
+        self.longest = [0.0, 0.0, 0.0]
+        self.total = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took = time.perf_counter() - self._started
+        generation = info["generation"]
+        self.counts[generation] += 1
+        self.longest[generation] = max(self.longest[generation], took)
+        self.total += took
+
+    def reset(self) -> None:
+        """Forget the passes so far (the set-up's)."""
+        self.counts, self.longest, self.total = [0, 0, 0], [0.0, 0.0, 0.0], 0.0
+
+    def figures(self) -> dict[str, Any]:
+        """Return passes per generation, the longest of each in ms, and their total in ms."""
+        return {
+            "gc_passes": self.counts,
+            "gc_ms_max": [round(1000 * t, 1) for t in self.longest],
+            "gc_ms_total": round(1000 * self.total, 1),
+        }
+
+    def stop(self) -> None:
+        """Stop timing."""
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._callback)
 
 
 def system_seconds() -> float:
@@ -219,6 +262,9 @@ class Run:
     load_after: tuple[float, float, float]
     wall_s: float
     why: str
+    # Datagrams dropped by each kind of socket (full receive buffer), and the GC's passes.
+    socket_drops: dict[str, int] = field(default_factory=dict)
+    gc: str = ""
 
     def line(self) -> str:
         """Describe the run in one line."""
@@ -235,6 +281,8 @@ class Run:
             f"sipp {self.sipp_cpu_share:.0%}; loop lag p99 {self.lag_ms_p99:.0f} ms, "
             f"max {self.lag_ms_max:.0f} ms; load {self.load_before[0]:.1f} -> "
             f"{self.load_after[0]:.1f}"
+            + (f"; drops by socket {self.socket_drops}" if self.socket_drops else "")
+            + (f"; GC {self.gc}" if self.gc else "")
         )
 
 
@@ -263,6 +311,53 @@ def free_port() -> int:
 def output(path: Path) -> BinaryIO:
     """Open a file for a child process's output (the child keeps its own descriptor)."""
     return open(path, "wb")
+
+
+class SocketDrops:
+    """Follow /proc/net/udp while a run lasts: datagrams each socket dropped (its buffer full).
+
+    The machine-wide count mixes SIP with the RTP nobody reads; per socket says whose buffer
+    overflowed. Sampled every second, as sockets of finished calls disappear with their count.
+    """
+
+    def __init__(self) -> None:
+        self._most: dict[tuple[int, str], int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start sampling."""
+        self._task = asyncio.get_running_loop().create_task(self._follow())
+
+    async def _follow(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(1.0)
+
+    def sample(self) -> None:
+        """Read every UDP socket's drop count once."""
+        with open("/proc/net/udp", encoding="ascii") as handle:
+            next(handle)
+            for line in handle:
+                fields = line.split()
+                port, inode, drops = int(fields[1].rsplit(":", 1)[1], 16), fields[9], fields[-1]
+                key = (port, inode)
+                self._most[key] = max(self._most.get(key, 0), int(drops))
+
+    async def stop(self) -> None:
+        """Take a last sample and stop."""
+        self.sample()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def by_port(self, names: dict[int, str], other: str = "other") -> dict[str, int]:
+        """Return the drops summed by the name of each socket's port (`other` if unnamed)."""
+        out: dict[str, int] = {}
+        for (port, _), drops in self._most.items():
+            name = names.get(port, other)
+            out[name] = out.get(name, 0) + drops
+        return {name: drops for name, drops in out.items() if drops}
 
 
 def udp_receive_drops() -> int:
@@ -405,6 +500,9 @@ async def run_once(
     workdir = Path(tempfile.mkdtemp(prefix=f"sip_cps-{mode}-{rate}-"))
     load_before = os.getloadavg()
     agent_port = free_port()
+    caller_port = free_port()
+    caller_media_port = free_port()
+    drops_by_socket = SocketDrops()
     with output(workdir / "switchboard.log") as log_file:
         server = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -436,6 +534,7 @@ async def run_once(
                 [
                     *("-sf", str(SCENARIOS / "agent_uas.xml"), "-p", str(agent_port), *local),
                     *("-trace_stat", "-stf", "agent.csv", "-fd", "1", "-recv_timeout", "10000"),
+                    "-trace_err",
                     *(["-trace_msg"] if os.environ.get("SIP_CPS_TRACE") else []),
                 ],
                 workdir,
@@ -443,11 +542,13 @@ async def run_once(
             )
         cpu_before = children_cpu()
         drops_before = udp_receive_drops()
+        drops_by_socket.start()
         started = time.monotonic()
         caller = await sipp(
             [
                 *(target, "-sf", str(SCENARIOS / f"{mode}_caller.xml"), "-s", DIALLED[mode]),
-                *("-r", str(rate), "-m", str(rate * duration), "-p", str(free_port()), *local),
+                *("-r", str(rate), "-m", str(rate * duration), "-p", str(caller_port), *local),
+                *("-mp", str(caller_media_port), "-trace_err"),
                 *("-trace_stat", "-stf", "caller.csv", "-fd", "1", "-trace_rtt", "-rtt_freq", "1"),
                 *(["-trace_msg"] if os.environ.get("SIP_CPS_TRACE") else []),
                 *("-recv_timeout", "10000", "-timeout", f"{duration + 60}s", "-timeout_error"),
@@ -458,6 +559,7 @@ async def run_once(
         caller_rc = await caller.wait()
         wall = time.monotonic() - started
         drops = udp_receive_drops() - drops_before
+        await drops_by_socket.stop()
         agent_failed = 0
         if uas is not None:
             uas.send_signal(signal.SIGUSR1)  # sipp's clean stop: it writes its final statistics
@@ -469,6 +571,7 @@ async def run_once(
             # Its figures are in; a slow shutdown (calls still ending) is cut short below.
             await asyncio.wait_for(server.wait(), STARTUP_WAIT)
     finally:
+        await drops_by_socket.stop()
         for process in (uas, server):
             if process is not None and process.returncode is None:
                 process.kill()
@@ -508,6 +611,19 @@ async def run_once(
         load_after=os.getloadavg(),
         wall_s=wall,
         why="; ".join(why),
+        socket_drops=drops_by_socket.by_port(
+            {
+                port: "Switchboard SIP",
+                agent_port: "agents' SIP",
+                caller_port: "callers' SIP",
+                caller_media_port: "callers' RTP",
+            },
+            other="other (relay, sipp's other media ports)",
+        ),
+        gc=(
+            f"passes {final['gc_passes']}, longest {final['gc_ms_max']} ms, "
+            f"total {final['gc_ms_total']} ms"
+        ),
     )
 
 
