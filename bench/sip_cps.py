@@ -187,6 +187,8 @@ class GcPauses:
         self.counts = [0, 0, 0]
         self.longest = [0.0, 0.0, 0.0]
         self.total = 0.0
+        self.slow: list[tuple[float, int, float, int]] = []
+        self._origin = time.perf_counter()
         gc.callbacks.append(self._callback)
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
@@ -198,10 +200,14 @@ class GcPauses:
         self.counts[generation] += 1
         self.longest[generation] = max(self.longest[generation], took)
         self.total += took
+        if took > 0.1:
+            at = self._started - self._origin
+            self.slow.append((round(at, 1), generation, round(1000 * took), info["collected"]))
 
     def reset(self) -> None:
         """Forget the passes so far (the set-up's)."""
         self.counts, self.longest, self.total = [0, 0, 0], [0.0, 0.0, 0.0], 0.0
+        self.slow, self._origin = [], time.perf_counter()
 
     def figures(self) -> dict[str, Any]:
         """Return passes per generation, the longest of each in ms, and their total in ms."""
@@ -209,6 +215,7 @@ class GcPauses:
             "gc_passes": self.counts,
             "gc_ms_max": [round(1000 * t, 1) for t in self.longest],
             "gc_ms_total": round(1000 * self.total, 1),
+            "gc_slow": self.slow,
         }
 
     def stop(self) -> None:
@@ -622,7 +629,8 @@ async def run_once(
         ),
         gc=(
             f"passes {final['gc_passes']}, longest {final['gc_ms_max']} ms, "
-            f"total {final['gc_ms_total']} ms"
+            f"total {final['gc_ms_total']} ms; passes over 100 ms (s into the run, generation, "
+            f"ms, collected): {final['gc_slow']}"
         ),
     )
 
