@@ -645,13 +645,14 @@ async def search(mode: str, args: argparse.Namespace, runs: list[Run]) -> list[R
         return run
 
     passed, failed = 0, 0
-    rate = min(args.start_rate or START_RATES[mode], args.max_rate)
+    max_rate = args.max_rate[mode]
+    rate = min(args.start_rate or START_RATES[mode], max_rate)
     while True:
         if (await attempt(rate, args.probe)).passed:
             passed = rate
-            if rate >= args.max_rate or failed:
+            if rate >= max_rate or failed:
                 break
-            rate = min(rate * 2, args.max_rate)
+            rate = min(rate * 2, max_rate)
         else:
             failed = rate
             if passed or rate <= MIN_RATE:
@@ -702,8 +703,9 @@ def sipp_version() -> str:
 def section(results: dict[str, list[Run]], runs: list[Run], args: argparse.Namespace) -> str:
     """Render the docs section."""
     command = "`.venv/bin/python -m bench.sip_cps"
-    if args.duration != 60 or args.max_rate != 4000 or args.mode != "both":
-        command += f" --mode {args.mode} --duration {args.duration} --max-rate {args.max_rate}"
+    max_rate = ",".join(f"{mode}={rate}" for mode, rate in args.max_rate.items())
+    if args.duration != 60 or args.max_rate != dict.fromkeys(MODES, 4000) or args.mode != "both":
+        command += f" --mode {args.mode} --duration {args.duration} --max-rate {max_rate}"
     command += "`"
     lines = [
         f"Command: {command}",
@@ -714,7 +716,7 @@ def section(results: dict[str, list[Run]], runs: list[Run], args: argparse.Names
         "for all agents' phones "
         "(no media) on loopback, UDP. The rate is the highest with zero failed calls over a "
         f"{args.duration} s run (the search probes {args.probe} s runs, doubling then "
-        "bisecting), held by each of "
+        f"bisecting, up to {max_rate.replace(',', ', ')} calls/s), held by each of "
         f"{args.repeat} runs in a row; the figures are medians over those runs. Setup time is "
         "INVITE to the 302 (redirect) or the 200 (bridged) as the caller sees it (p50 and p99 "
         "over a run's calls); CPU is a share of one core over the run (user + kernel), and "
@@ -806,13 +808,31 @@ async def drive(args: argparse.Namespace) -> int:
     return 0
 
 
+def max_rates(text: str) -> dict[str, int]:
+    """Parse --max-rate: one rate for every mode, or `mode=rate` pairs (the rest stay 4000)."""
+    if "=" not in text:
+        return dict.fromkeys(MODES, int(text))
+    rates = dict.fromkeys(MODES, 4000)
+    for pair in text.split(","):
+        mode, _, rate = pair.partition("=")
+        if mode.strip() not in rates:
+            raise argparse.ArgumentTypeError(f"unknown mode {mode.strip()!r}")
+        rates[mode.strip()] = int(rate)
+    return rates
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the search (or, with --serve, one Switchboard)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
     parser.add_argument("--duration", type=int, default=60, help="confirmation run, seconds")
     parser.add_argument("--probe", type=int, default=10, help="search probe runs, seconds")
-    parser.add_argument("--max-rate", type=int, default=4000, help="calls/s; sipp tops ~4000")
+    parser.add_argument(
+        "--max-rate",
+        type=max_rates,
+        default=dict.fromkeys(MODES, 4000),
+        help="calls/s the search stops at (sipp tops ~4000): N, or per mode redirect=N,bridged=M",
+    )
     parser.add_argument("--start-rate", type=int, help="default: 400 redirect, 50 bridged")
     parser.add_argument("--confirm-tries", type=int, default=6, help="rates tried, 20%% apart")
     parser.add_argument("--repeat", type=int, default=3, help="confirmation runs per rate")
