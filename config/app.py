@@ -207,7 +207,11 @@ def create_app(settings: Settings) -> web.Application:
             media_host=settings.pbx_local_host,
             ring_timeout=settings.pbx_ring_timeout_s,
         )
-    add_drain_hook(app, lambda deadline: app[telephony.calls.B2BUA].drain(deadline))
+    add_drain_hook(
+        app,
+        lambda deadline: app[telephony.calls.B2BUA].drain(deadline),
+        stop=lambda: app[telephony.calls.B2BUA].stop_accepting(),
+    )
     return app
 
 

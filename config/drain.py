@@ -4,8 +4,10 @@ A package that holds work in progress (telephony's calls) adds a hook with `add_
 when the composition root builds the app. On SIGTERM, serve awaits every hook at once with
 the deadline of the grace period, while the web console still serves (agents on a call need
 it), then closes the app: cleanup contexts tear down in reverse, the event log flushing last.
-A hook stops taking new work at once, lets work in progress finish until the deadline, then
-ends or hands off what is left; one that outlives the deadline is cancelled and logged.
+A hook lets work in progress finish until the deadline, then ends or hands off what is left;
+one that outlives the deadline is cancelled and logged. Taking no new work is a separate,
+synchronous step (`stop`, run by `stop_taking_work` as the signal is handled): a hook only
+starts on a later turn of the event loop, and a call arriving in between would be taken.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ DrainHook = Callable[[float], Awaitable[None]]
 
 
 class DrainHooks:
-    """The hooks of one app, in the order they were added."""
+    """The hooks of one app, in the order they were added, and their stop steps."""
 
     def __init__(self) -> None:
         self.hooks: list[DrainHook] = []
+        self.stops: list[Callable[[], None]] = []
 
 
 DRAIN_HOOKS = web.AppKey("config.drain_hooks", DrainHooks)
@@ -35,11 +38,27 @@ DRAIN_HOOKS = web.AppKey("config.drain_hooks", DrainHooks)
 OVERRUN_S = 2.0
 
 
-def add_drain_hook(app: web.Application, hook: DrainHook) -> None:
-    """Run `hook` when the service is asked to stop, before anything closes."""
+def add_drain_hook(
+    app: web.Application, hook: DrainHook, *, stop: Callable[[], None] | None = None
+) -> None:
+    """Run `hook` when the service is asked to stop, before anything closes.
+
+    `stop`, if given, makes the package take no new work; it runs first, synchronously.
+    """
     if DRAIN_HOOKS not in app:
         app[DRAIN_HOOKS] = DrainHooks()
     app[DRAIN_HOOKS].hooks.append(hook)
+    if stop is not None:
+        app[DRAIN_HOOKS].stops.append(stop)
+
+
+def stop_taking_work(app: web.Application) -> None:
+    """Run every hook's stop step now: from here on, no package takes new work."""
+    for stop in app[DRAIN_HOOKS].stops if DRAIN_HOOKS in app else []:
+        try:
+            stop()
+        except Exception:
+            log.exception("a drain stop step failed")
 
 
 async def drain(app: web.Application, grace_s: float) -> bool:

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from agents.access_log import PrivateAccessLogger
 from config.app import SETTINGS, create_app
 from config.command_io import read_config
-from config.drain import drain
+from config.drain import drain, stop_taking_work
 from config.settings import load_settings
 from telephony import eventloop
 
@@ -77,6 +77,8 @@ async def serve(app: web.Application) -> None:
         for host, port, *_ in runner.addresses:
             print(f"listening on http://{host}:{port}", flush=True)
         received = await signals.get()
+        # Before anything else runs on the loop: a call arriving now must be refused.
+        stop_taking_work(app)
         log.info(
             "stopping on %s: no new calls, %.0f s for calls in progress",
             signal.Signals(received).name,

@@ -128,6 +128,10 @@ class B2bua(SipHandler):
         """Return how many calls are in progress."""
         return len(self._calls)
 
+    def stop_accepting(self) -> None:
+        """Answer every new INVITE 503 from now on (the first step of a graceful stop)."""
+        self._accepting = False
+
     async def drain(self, deadline: float) -> None:
         """Take no new calls; let calls in progress end until `deadline`, then hang them up."""
         self._accepting = False

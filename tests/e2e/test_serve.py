@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 import config.drain
-from config.drain import add_drain_hook, drain
+from config.drain import add_drain_hook, drain, stop_taking_work
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -132,6 +132,29 @@ async def test_drain_runs_hooks_together_with_one_deadline() -> None:
     assert await asyncio.wait_for(drain(app, 30.0), 10)
     assert len(deadlines) == 2 and deadlines[0] == deadlines[1]
     assert deadlines[0] > asyncio.get_running_loop().time() + 20
+
+
+async def test_stop_steps_run_at_once_and_a_failing_one_does_not_stop_the_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = web.Application()
+    order: list[str] = []
+
+    async def hook(deadline: float) -> None:
+        order.append("hook")
+
+    def broken() -> None:
+        raise RuntimeError("stop broke")
+
+    add_drain_hook(app, hook, stop=broken)
+    add_drain_hook(app, hook, stop=lambda: order.append("stop"))
+    with caplog.at_level(logging.ERROR, logger="config.drain"):
+        stop_taking_work(app)
+    # Synchronously, before any hook ran: nothing can slip in between.
+    assert order == ["stop"]
+    assert "stop broke" in caplog.text
+    assert await asyncio.wait_for(drain(app, 30.0), 10)
+    assert order == ["stop", "hook", "hook"]
 
 
 async def test_drain_without_hooks_is_done() -> None:
