@@ -99,6 +99,10 @@ class _Expiring(Protocol):
     def _terminate(self) -> None: ...
 
 
+class _Lingering(_Expiring, Protocol):
+    def _shed(self) -> None: ...
+
+
 # How late a lingering transaction may end: the wheel wakes at most this often.
 _WHEEL_STEP = 0.05
 
@@ -154,6 +158,16 @@ def _linger_for(delay: float, tx: _Expiring) -> None:
     if _wheel is None or _wheel.loop is not loop:
         _wheel = _LingerWheel(loop)
     _wheel.add(delay, tx)
+
+
+def _linger(tx: _Lingering, delay: float) -> None:
+    """Only retransmissions come to `tx` now, for `delay` s: it sheds what they do not need."""
+    if delay <= 0:
+        tx._terminate()
+        return
+    _linger_for(delay, tx)
+    # After the current handler has run (it may still read the parsed headers).
+    asyncio.get_running_loop().call_soon(tx._shed)
 
 
 class ServerTransaction:
@@ -248,7 +262,7 @@ class ServerTransaction:
         reliable = self.source.reliable
         if not self.is_invite:
             self.state = TxState.COMPLETED
-            self._linger(self._config.j(reliable))
+            _linger(self, self._config.j(reliable))
         elif response.status < 300:
             self.state = TxState.ACCEPTED
             if not reliable:
@@ -269,7 +283,7 @@ class ServerTransaction:
                 self.state = TxState.CONFIRMED
                 self._timers.cancel("G")
                 self._timers.cancel("H")
-                self._linger(self._config.i(self.source.reliable))
+                _linger(self, self._config.i(self.source.reliable))
             return
         self.retransmission_received()
 
@@ -285,19 +299,11 @@ class ServerTransaction:
             self._timers.cancel("G2xx")
             # Timer L's rest only absorbs retransmitted INVITEs now.
             self._timers.cancel("L")
-            self._linger(self._l_deadline - asyncio.get_running_loop().time())
+            _linger(self, self._l_deadline - asyncio.get_running_loop().time())
 
     def terminate(self) -> None:
         """Stop every timer and leave the transaction table (on shutdown)."""
         self._terminate()
-
-    def _linger(self, delay: float) -> None:
-        """Only answer retransmissions from now on, for `delay` s; shed what that does not need."""
-        if delay <= 0:
-            self._terminate()
-            return
-        _linger_for(delay, self)
-        asyncio.get_running_loop().call_soon(self._shed)
 
     def _shed(self) -> None:
         # After the current handler has run (it may still read the request's parsed headers).
@@ -476,7 +482,7 @@ class ClientTransaction:
                 self._ack_wire = make_non2xx_ack(self.request, response).to_bytes()
                 self._transmit(self._ack_wire)
                 self._finish(response)
-                self._linger(self._config.d_for(self.destination.reliable))
+                _linger(self, self._config.d_for(self.destination.reliable))
         elif self.state is TxState.COMPLETED and status >= 300:
             self._transmit(self._ack_wire)
         elif self.state is TxState.ACCEPTED and 200 <= status < 300:
@@ -497,7 +503,7 @@ class ClientTransaction:
         self._timers.cancel("E")
         self._timers.cancel("F")
         self._finish(response)
-        self._linger(self._config.k(self.destination.reliable))
+        _linger(self, self._config.k(self.destination.reliable))
 
     def _deliver(self, response: Response) -> None:
         if self.on_response is not None:
@@ -510,14 +516,6 @@ class ClientTransaction:
         if not self.final.done():
             self.final.set_result(response)
         self._deliver(response)
-
-    def _linger(self, delay: float) -> None:
-        """Only retransmitted responses come now, for `delay` s: shed what they do not need."""
-        if delay <= 0:
-            self._terminate()
-            return
-        _linger_for(delay, self)
-        asyncio.get_running_loop().call_soon(self._shed)
 
     def _shed(self) -> None:
         if self.state is TxState.COMPLETED:
