@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ class StatusPhone(VoIPPhone):
     def __init__(self, *args: Any, on_status: Callable[[PhoneStatus], None], **kwargs: Any):
         self._on_status = on_status
         self._current = PhoneStatus.INACTIVE
+        self._ports_of_collected_calls: deque[int] = deque()
         super().__init__(*args, **kwargs)
 
     @property
@@ -39,6 +41,32 @@ class StatusPhone(VoIPPhone):
         self._current = value
         if changed:
             self._on_status(value)
+
+    def release_ports(self, call: VoIPCall | None = None) -> None:
+        """Free the RTP ports of `call`, or of every call that has ended."""
+        if call is not None:
+            # pyVoIP calls this only from VoIPCall.__del__, i.e. in whichever thread the
+            # garbage collector happens to run, perhaps one inside threading's own locks.
+            # pyVoIP's version takes portsLock and asks its call threads is_alive(), which
+            # takes threading's shutdown lock: a collection inside Thread.start deadlocked the
+            # new thread and the SIP thread waiting for it. So only note the ports here; a
+            # deque's append takes no lock, and they are freed before the next port is given.
+            self._ports_of_collected_calls.extend(call.assignedPorts)
+            return
+        self._free_ports_of_collected_calls()
+        super().release_ports()
+
+    def request_port(self, blocking: bool = True) -> int:
+        """Give an RTP port for a new call, reusing those of collected calls."""
+        self._free_ports_of_collected_calls()
+        return int(super().request_port(blocking))
+
+    def _free_ports_of_collected_calls(self) -> None:
+        with self.portsLock:
+            while self._ports_of_collected_calls:
+                port = self._ports_of_collected_calls.popleft()
+                if port in self.assignedPorts:
+                    self.assignedPorts.remove(port)
 
 
 def make_phone(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import wave
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from pyVoIP.VoIP import VoIPCall
 
 from recording.g711 import ALAW_PCM, decode
 from telephony.pyvoip import (
@@ -22,6 +25,7 @@ from telephony.pyvoip import (
     pcm_from_wav,
 )
 from telephony.pyvoip.audio import pcm16_to_u8, u8_to_pcm16
+from telephony.pyvoip.phone import make_phone
 from telephony.rtp.g711 import encode_ulaw
 from telephony.rtp.packet import parse_header
 from telephony.rtp.tone import Tone
@@ -212,3 +216,16 @@ async def test_registration_refused_is_an_error(tmp_path: Path) -> None:
     )
     with pytest.raises(PyVoipError, match="registration failed"):
         await extension.start()
+
+
+def test_a_collected_call_frees_its_rtp_port_without_waiting_for_a_lock() -> None:
+    """pyVoIP's VoIPCall.__del__ runs wherever the collector does, inside any lock: no waiting."""
+    phone = make_phone(account(free_udp_port()), on_call=lambda call: None, on_status=print)
+    port = phone.request_port(blocking=False)
+    collected_call = SimpleNamespace(phone=phone, assignedPorts={port: None})
+    finaliser = threading.Thread(target=VoIPCall.__del__, args=(collected_call,))
+    with phone.portsLock:  # as when the collector runs in a thread holding it
+        finaliser.start()
+        finaliser.join(timeout=WAIT)
+        assert not finaliser.is_alive(), "the finaliser waited for portsLock"
+    assert phone.request_port(blocking=False) == port  # the only port in the range, free again
