@@ -61,12 +61,12 @@ class ConsoleWorld:
         return self.app[crm_bridge.app.CUSTOMER_DIRECTORY]
 
     def arrive(self, call_id: str, ani: str, queue_id: str = "sales") -> None:
-        """Let a call arrive: the lookup starts, and the call is queued meanwhile."""
-        self.pop.call_arrived(IncomingCall(call_id, ani, "+441130000000"), queue_id)
+        """Let a call arrive as the routing service admits one: queued, then the lookup starts."""
         engine = self.runtime.engine
         self.runtime.act(
             lambda now: engine.call_arrived(Call(call_id, queue_id, now, ani=ani), now)
         )
+        self.pop.call_arrived(IncomingCall(call_id, ani, "+441130000000"), queue_id)
 
 
 def build_console_app(db_path: Path, options: ConsoleOptions | None = None) -> ConsoleWorld:

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_bridge.interface import NewCustomer
+from crm_bridge.interface import CallOutcome, CaseUpdate, FollowUp, NewCustomer
 from crm_bridge.sql_store import SqlDirectory
+from tests.crm.conftest import NOW
 
 Statement = tuple[str, Any]
 # SQLite: "SCAN crm_x" (even "USING COVERING INDEX") reads every row. PostgreSQL with
@@ -69,13 +70,29 @@ async def test_lookups_and_the_360_use_indexes(engine: AsyncEngine, store: SqlDi
     )
     await store.create_company("Initech", account_number="CO-7")
     await store.add_company_role(cid, "Initech", "buyer")
+    # Something in every list of the 360, which skips the statements of empty ones.
+    other = await store.create_customer(NewCustomer(name="Byron"))
+    await store.add_relationship(cid, other, "family")
+    await store.record_outcome(
+        CallOutcome(
+            customer_id=cid,
+            started_at=NOW,
+            agent="alice",
+            case=CaseUpdate(subject="Lost parcel"),
+            follow_up=FollowUp(due_at=NOW),
+        )
+    )
     with statements_sent() as sent:
         await store.lookup("+44 20 7946 0958")
         await store.lookup(None, customer_id=cid)
         await store.lookup(None, account="AC-1")
         await store.lookup(None, account="CO-7")
-        await store.customer_360(cid)
-    assert len(sent) >= 9, "every statement was seen"
+        first_of_360 = len(sent)
+        view = await store.customer_360(cid)
+    assert view.open_cases and view.recent_interactions and view.relationships
+    assert view.roles and view.follow_ups and view.numbers
+    assert len(sent) - first_of_360 == 7, "the 360 sent all seven of its statements"
+    assert len(sent) >= 12, "every statement was seen"
     scan = FULL_SCAN[engine.dialect.name]
     explained = await plans(engine, sent)
     for statement, plan in explained:

@@ -107,10 +107,13 @@ async def test_customer_id_header_wins_and_bad_ids_fall_through(store: SqlDirect
     by_header = await store.lookup("020 7946 0101", customer_id=other)
     assert by_header.customer_id == other
     assert by_header.matched_by == "customer_id"
-    for bad in ("999999", "not-a-number", "", "1; DROP TABLE crm_customers"):
+    # 2**31: past PostgreSQL's INTEGER, where binding it raised instead of finding nobody.
+    for bad in ("999999", "not-a-number", "", "1; DROP TABLE crm_customers", "2147483648"):
         fallback = await store.lookup("020 7946 0101", customer_id=bad)
         assert fallback.customer_id == caller
         assert fallback.matched_by == "ani"
+    with pytest.raises(CustomerNotFound):
+        await store.customer_360("2147483648")
 
 
 async def test_account_number_of_customer_and_of_company(store: SqlDirectory) -> None:
