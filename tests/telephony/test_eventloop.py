@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -37,3 +38,35 @@ def test_an_unknown_loop_is_refused_and_the_coroutine_closed(gc_restored: None) 
     with pytest.raises(ValueError, match="not available"):
         eventloop.run(main, loop="trio")
     assert main.cr_frame is None  # closed: no "never awaited" warning
+
+
+async def _cycle_collected() -> bool:
+    """Drop a reference cycle and wait until the collector has freed it."""
+    loop = asyncio.get_running_loop()
+    freed: asyncio.Future[bool] = loop.create_future()
+
+    class Node:
+        other: object = None
+
+    first, second = Node(), Node()
+    first.other, second.other = second, first
+    weakref.finalize(first, lambda: loop.call_soon_threadsafe(freed.set_result, True))
+    del first, second
+    # Far fewer allocations than threshold0 happen meanwhile: only the pacer's clock collects.
+    return await asyncio.wait_for(freed, 5)
+
+
+def test_the_young_generations_are_collected_on_the_loops_clock(gc_restored: None) -> None:
+    assert eventloop.run(_cycle_collected())
+    assert eventloop.run(_cycle_collected(), loop="asyncio")
+
+
+async def test_the_pacer_collects_where_the_thresholds_would_not(gc_restored: None) -> None:
+    pacer = eventloop.GcPacer(asyncio.get_running_loop())
+    gc.set_threshold(10**9)
+    pacer.start()
+    collections = gc.get_stats()[0]["collections"]
+    await asyncio.wait_for(_cycle_collected(), 5)
+    assert gc.get_stats()[0]["collections"] > collections
+    pacer.stop()
+    pacer.stop()  # harmless twice
