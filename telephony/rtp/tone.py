@@ -77,6 +77,8 @@ class AudioLoop:
         self._frames = [
             encoded[i : i + FRAME_SAMPLES] for i in range(0, len(encoded), FRAME_SAMPLES)
         ]
+        silent_frame = silence * FRAME_SAMPLES
+        self._sounding = [frame != silent_frame for frame in self._frames]
 
     @classmethod
     def from_tone(cls, tone: Tone, payload_type: int = PCMU_PT) -> AudioLoop:
@@ -89,6 +91,10 @@ class AudioLoop:
     def frame(self, index: int) -> bytes:
         """Return the payload of the index-th 20 ms frame, looping."""
         return self._frames[index % len(self._frames)]
+
+    def sounding(self, index: int) -> bool:
+        """Tell whether the index-th frame holds any sound (not the law's digital silence)."""
+        return self._sounding[index % len(self._sounding)]
 
 
 @functools.lru_cache(maxsize=64)

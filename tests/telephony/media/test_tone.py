@@ -79,6 +79,36 @@ async def test_player_sends_paced_rtp_to_the_caller_leg_and_stops() -> None:
     await relay.close()
 
 
+@pytest.mark.parametrize("pt", [0, 8])
+def test_only_the_sounding_part_of_a_cadence_counts_as_sound(pt: int) -> None:
+    ringback, beep = AudioLoop.from_tone(RINGBACK_EU, pt), AudioLoop.from_tone(HOLD_BEEP, pt)
+    assert [ringback.sounding(i) for i in range(len(ringback))] == [True] * 50 + [False] * 200
+    assert sum(map(beep.sounding, range(len(beep)))) == 10
+    assert AudioLoop(b"\x00" * 170, 0).sounding(1)  # partly padded: still sound
+
+
+async def test_the_silent_part_of_a_cadence_is_not_sent() -> None:
+    # 60 ms on, 40 ms off: three packets, a two-frame gap, three packets...
+    relay = RtpRelay("127.0.0.1")
+    session = await relay.open_session()
+    caller = await Phone.open()
+    session.caller.expect("127.0.0.1", caller.port)
+    player = MediaPlayer(session.caller.send, AudioLoop.from_tone(Tone((425.0,), (0.06, 0.04)), 0))
+    player.start()
+    headers = [parse_header((await caller.next())[0]) for _ in range(9)]
+    await player.stop()
+    assert [h.marker for h in headers] == [True, False, False] * 3
+    for before, after in itertools.pairwise(headers):
+        # Sequence numbers count packets; timestamps count time, the gap included.
+        assert after.sequence == (before.sequence + 1) & 0xFFFF
+        gap = 3 if after.marker else 1
+        assert after.timestamp == (before.timestamp + gap * 160) & 0xFFFFFFFF
+    assert player.packets_sent == session.caller.stats().packets_sent >= 9
+    assert player.suppressed >= 4
+    caller.close()
+    await relay.close()
+
+
 def test_a_tone_is_rendered_once_per_payload_type() -> None:
     # Every queued call plays ringback: rendering it per call cost ~90 ms of CPU each.
     assert AudioLoop.from_tone(RINGBACK_EU, 0) is AudioLoop.from_tone(RINGBACK_EU, 0)
