@@ -198,6 +198,7 @@ def create_app(settings: Settings) -> web.Application:
         port=settings.sip_port,
         rtp_ports=(settings.rtp_port_first, settings.rtp_port_last),
         count_message=metrics.sip_message,
+        audio_worker=True,
     )
     if pbx is not None:
         setup_pbx_ingress(

@@ -16,6 +16,7 @@ from typing import Protocol
 from telephony.rtp.player import MediaPlayer
 from telephony.rtp.relay import RelaySession, RtpRelay, Side
 from telephony.rtp.tone import HOLD_BEEP, PCMA_PT, PCMU_PT, AudioLoop, Tone
+from telephony.rtp.worker import WorkerPlayer
 from telephony.sdp import (
     Direction,
     SdpError,
@@ -99,7 +100,7 @@ class CallMedia:
         self.answered = False
         self._caller_offer = caller_offer
         # What plays to the caller now (ringback, hold audio); None when nothing does.
-        self._player: MediaPlayer | None = None
+        self._player: MediaPlayer | WorkerPlayer | None = None
         # How many packets earlier players sent (tests and metrics read `packets_played`).
         self._played_before = 0
         # What each party was last sent, so a re-INVITE or hold can re-describe it.
@@ -148,8 +149,13 @@ class CallMedia:
     def play(self, audio: Tone) -> None:
         """Play a tone to the caller (ringback while queued, hold audio) until stopped."""
         if self._player is None:
-            loop = AudioLoop.from_tone(audio, self.codec if self.codec is not None else PCMU_PT)
-            self._player = MediaPlayer(self.session.caller.send, loop)
+            codec = self.codec if self.codec is not None else PCMU_PT
+            worker = self.session.relay.audio_worker
+            if worker is not None:
+                self._player = worker.player(self.session.caller, audio, codec)
+            else:
+                loop = AudioLoop.from_tone(audio, codec)
+                self._player = MediaPlayer(self.session.caller.send, loop)
         self._player.start()
 
     @property

@@ -12,6 +12,7 @@ from telephony.calls.b2bua import B2bua
 from telephony.calls.media import Recordings
 from telephony.rtp.ports import PortAllocator
 from telephony.rtp.relay import RtpRelay
+from telephony.rtp.worker import AudioWorker
 from telephony.sip.counting import MessageCounter
 from telephony.sip.endpoint import SipEndpoint
 from telephony.sip.registrar import Registrar
@@ -39,18 +40,23 @@ def setup(
     timers: TimerConfig | None = None,
     count_message: MessageCounter | None = None,
     early_media: bool = True,
+    audio_worker: bool = False,
 ) -> None:
     """Listen for SIP on host:port (UDP and TCP) and carry out routing on the calls that come.
 
     `advertised_host` is the address written in Via, Contact and SDP when `host` is a wildcard
     or behind NAT; `rtp_ports` is the (first, last) range the relay binds (else ephemeral).
     `early_media` answers queued callers 183 with ringback; off, they get 180 and silence (a
-    benchmark of signalling alone turns it off).
+    benchmark of signalling alone turns it off). `audio_worker` plays that audio from a worker
+    process (telephony.rtp.worker), off the event loop; `switchboard serve` turns it on.
     """
 
     async def calls(app: web.Application) -> AsyncIterator[None]:
         ports = PortAllocator(*rtp_ports) if rtp_ports is not None else None
-        relay = RtpRelay(host, ports)
+        worker = AudioWorker() if audio_worker else None
+        if worker is not None:
+            await worker.start()
+        relay = RtpRelay(host, ports, audio_worker=worker)
         b2bua = B2bua(
             intake=intake,
             runtime=runtime,
@@ -80,5 +86,7 @@ def setup(
             await b2bua.close()
             await endpoint.stop()
             await relay.close()
+            if worker is not None:
+                await worker.close()
 
     app.cleanup_ctx.append(calls)

@@ -192,6 +192,20 @@ async def test_allocator_skips_a_port_held_by_another_process() -> None:
         await relay.close()
 
 
+async def test_a_host_name_is_resolved_once_and_its_address_bound() -> None:
+    relay = RtpRelay("localhost")
+    session = await relay.open_session()
+    phone = await Phone.open()
+    session.caller.expect("127.0.0.1", phone.port)
+    phone.send(audio(0), session.caller.local_port)
+    session.agent.expect("127.0.0.1", phone.port)
+    data, source = await phone.next()  # relayed: the caller leg took it on 127.0.0.1
+    assert source == ("127.0.0.1", session.agent.local_port)
+    assert parse_header(data).sequence == 0
+    phone.close()
+    await relay.close()
+
+
 def test_allocator_rejects_bad_ranges() -> None:
     with pytest.raises(ValueError, match="range"):
         PortAllocator(80, 100)
