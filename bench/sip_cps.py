@@ -109,14 +109,25 @@ async def serve(mode: str, agents: int) -> None:
         StaticCredentials(dict.fromkeys(names, PASSWORD)), realm="bench.switchboard"
     )
     app = web.Application()
-    setup(app, intake=BenchIntake(runtime), runtime=runtime, registrar=registrar, port=0)
+    # As `switchboard serve` wires it: ringback played by the audio worker process, whose CPU
+    # is counted with Switchboard's below.
+    setup(
+        app,
+        intake=BenchIntake(runtime),
+        runtime=runtime,
+        registrar=registrar,
+        port=0,
+        audio_worker=True,
+    )
     runner = web.AppRunner(app)
     await runner.setup()
     signals: asyncio.Queue[int] = asyncio.Queue()
     for signum in (signal.SIGUSR1, signal.SIGTERM):
         loop.add_signal_handler(signum, signals.put_nowait, signum)
     report({"ready": app[SIP_ENDPOINT].port})
-    cpu_at_start, sys_at_start = cpu_seconds(), system_seconds()
+    worker = app[B2BUA].relay.audio_worker
+    worker_pid = worker.pid if worker is not None else None
+    cpu_at_start, sys_at_start = cpu_seconds(worker_pid), system_seconds(worker_pid)
     lag = LoopLag(loop)
     pauses = GcPauses()
     try:
@@ -126,7 +137,7 @@ async def serve(mode: str, agents: int) -> None:
             for name in names:
                 runtime.act(functools.partial(engine.agent_login, name))
                 runtime.act(functools.partial(engine.agent_ready, name))
-            cpu_at_start, sys_at_start = cpu_seconds(), system_seconds()
+            cpu_at_start, sys_at_start = cpu_seconds(worker_pid), system_seconds(worker_pid)
             lag.stop()
             lag = LoopLag(loop)
             pauses.reset()
@@ -134,8 +145,8 @@ async def serve(mode: str, agents: int) -> None:
         server_txs, client_txs = app[SIP_ENDPOINT].transaction_counts
         report(
             {
-                "cpu_s": cpu_seconds() - cpu_at_start,
-                "system_cpu_s": system_seconds() - sys_at_start,
+                "cpu_s": cpu_seconds(worker_pid) - cpu_at_start,
+                "system_cpu_s": system_seconds(worker_pid) - sys_at_start,
                 "calls_in_progress": app[B2BUA].calls,
                 "server_transactions": server_txs,
                 "client_transactions": client_txs,
@@ -224,15 +235,30 @@ class GcPauses:
             gc.callbacks.remove(self._callback)
 
 
-def system_seconds() -> float:
-    """Return this process's CPU time in the kernel (system calls: sockets, mostly)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+def system_seconds(worker_pid: int | None = None) -> float:
+    """Return this process's CPU time in the kernel (system calls: sockets, mostly), and its
+    audio worker's."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime + process_cpu(worker_pid)[1]
 
 
-def cpu_seconds() -> float:
-    """Return this process's user + system CPU time."""
+def cpu_seconds(worker_pid: int | None = None) -> float:
+    """Return this process's user + system CPU time, and its audio worker's."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime + process_cpu(worker_pid)[0]
+
+
+def process_cpu(pid: int | None) -> tuple[float, float]:
+    """Return another process's (user + system, system) CPU seconds; zeros without one."""
+    if pid is None:
+        return 0.0, 0.0
+    try:
+        # After the command name (which may hold spaces): state, ..., utime (14th), stime.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    user, system = int(fields[11]) / tick, int(fields[12]) / tick
+    return user + system, system
 
 
 def report(fields: dict[str, Any]) -> None:
@@ -710,7 +736,8 @@ def section(results: dict[str, list[Run]], runs: list[Run], args: argparse.Names
     lines = [
         f"Command: {command}",
         "",
-        "One Switchboard process (the B2BUA of `telephony.calls` with the router engine, "
+        "One Switchboard process and its audio worker, as `serve` runs them (the B2BUA of "
+        "`telephony.calls` with the router engine, "
         f"{args.agents} agents whose phones registered with Digest over SIP, wrap-up 0 s, "
         f"logging at {args.log_level}, {args.loop} event loop); sipp callers and one sipp UAS "
         "for all agents' phones "
