@@ -30,6 +30,7 @@ from router.runtime import RoutingRuntime
 from telephony.calls import B2BUA, SIP_ENDPOINT
 from telephony.calls import setup as setup_calls
 from telephony.sip import Registrar, StaticCredentials
+from tests.ports import free_port
 from tests.telephony.calls import harness
 from tests.telephony.calls.harness import (
     PASSWORD,
@@ -40,7 +41,7 @@ from tests.telephony.calls.harness import (
     ok,
     scenario,
 )
-from tests.telephony.conftest import finish_sipp, free_port, start_sipp
+from tests.telephony.conftest import finish_sipp, start_sipp
 from tests.web.support import PASSWORD as WEB_PASSWORD
 from tests.web.support import build_app, sign_in
 

@@ -20,8 +20,9 @@ from recording import RECORDINGS
 from router import AgentState, CallDequeued, CallFinished, Event, Offer, Outcome
 from telephony.calls import SIP_ENDPOINT
 from tests.config.helpers import EXAMPLE
+from tests.ports import free_port
 from tests.telephony.calls.harness import audio_files, ok, passed, scenario
-from tests.telephony.conftest import WAIT, finish_sipp, free_port, start_sipp
+from tests.telephony.conftest import WAIT, finish_sipp, start_sipp
 from tests.web.support import sign_in
 
 Client = TestClient[web.Request, web.Application]

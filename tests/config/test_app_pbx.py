@@ -18,6 +18,7 @@ from router import CallDequeued, CallFinished, Event, Offer, Outcome
 from telephony.calls import SIP_ENDPOINT
 from telephony.calls.pbx_ingress import PBX_EXTENSION
 from tests.config.helpers import EXAMPLE
+from tests.ports import free_port
 from tests.recording.audio import dominant, read_wav
 from tests.telephony.calls.harness import (
     AGENT_TONE,
@@ -29,7 +30,7 @@ from tests.telephony.calls.harness import (
 )
 from tests.telephony.calls.test_pbx_ingress import pbx
 from tests.telephony.calls.test_sipp_calls import TONES, loud_blocks
-from tests.telephony.conftest import WAIT, finish_sipp, free_port, start_sipp
+from tests.telephony.conftest import WAIT, finish_sipp, start_sipp
 from tests.telephony.media.sipp import finished
 
 # pyVoIP's transmitter thread warns when a send races with the socket closing at hang-up.

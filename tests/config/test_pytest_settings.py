@@ -8,13 +8,14 @@ whose tool or service is missing fails under CI but is skipped (with its reason)
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,11 +44,8 @@ def test_closed_port():
 
 
 def closed_port() -> int:
-    """Return a local TCP port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    """Return a local TCP port nothing listens on."""
+    return free_port()
 
 
 def outcomes(tmp_path: Path, ci: bool) -> dict[str, tuple[str, str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from crm_bridge.interface import (
     ValueTier,
 )
 from tests.crm.fake_crm import FakeCrm
+from tests.ports import free_port
 
 TIERS = {"VIP": "platinum", "Key Account": "gold"}
 
@@ -245,10 +245,7 @@ async def test_errors_and_garbage_degrade_to_unknown(
 
 
 async def test_unreachable_crm_degrades_to_unknown() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # Nothing listens on the port now: connection refused.
+    port = free_port()  # nothing listens there: connection refused
     directory = HttpCrmDirectory(config(f"http://127.0.0.1:{port}"), default_region="GB")
     budgeted = BudgetedDirectory(
         directory, lookup_budget_s=0.15, view_budget_s=0.3, default_region="GB"

@@ -12,8 +12,8 @@ from demo.traffic import Caller, TrafficGenerator, TrafficPlan
 from router import CallFinished, QueueSpec
 from router.events import CallDequeued, Outcome
 from telephony.sip.transport import Peer
+from tests.ports import free_port
 from tests.telephony.calls.harness import PASSWORD, Route, switchboard
-from tests.telephony.conftest import free_port
 
 # pyVoIP's transmitter thread warns when a send races with the socket closing at hang-up.
 pytestmark = pytest.mark.filterwarnings("ignore:RTP Packet failed to send:RuntimeWarning")

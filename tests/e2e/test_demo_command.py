@@ -25,7 +25,7 @@ from config.schema import ContactCentreConfig
 from crm_bridge.interface import LookupStatus, ValueTier
 from crm_bridge.seed import seed_demo
 from crm_bridge.sql_store import SqlDirectory
-from tests.telephony.conftest import free_port
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "example.yaml"

@@ -16,7 +16,7 @@ from telephony.sip import (
     new_tag,
     parse_address,
 )
-from tests.telephony.conftest import free_port
+from tests.ports import free_port
 
 WAIT = 20.0  # pyVoIP starts a call's thread a second after the INVITE; never reached when working
 

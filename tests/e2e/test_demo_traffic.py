@@ -9,7 +9,8 @@ import pytest
 
 from demo.traffic import Caller, TrafficGenerator, TrafficPlan, TrafficStats
 from telephony.sip.transport import Peer
-from tests.telephony.conftest import SCENARIOS, SippResult, finish_sipp, free_port, start_sipp
+from tests.ports import free_port
+from tests.telephony.conftest import SCENARIOS, SippResult, finish_sipp, start_sipp
 from tests.telephony.sip.test_sipp import succeeded
 
 HERE = Path(__file__).parent / "scenarios"

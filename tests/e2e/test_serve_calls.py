@@ -22,8 +22,9 @@ from config.database import create_engine, upgrade
 from demo.traffic import Caller, TrafficGenerator, TrafficPlan
 from telephony.sip.transport import Peer
 from tests.e2e.centre import USER_PASSWORD, Browserless
+from tests.ports import free_port
 from tests.telephony.calls.harness import audio_files, passed, scenario
-from tests.telephony.conftest import finish_sipp, free_port, start_sipp
+from tests.telephony.conftest import finish_sipp, start_sipp
 
 REPO = Path(__file__).resolve().parents[2]
 VIP_LINE = "+441632960300"  # open around the clock in the example config

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import cast
 import pytest
 
 from telephony.sip.timers import TimerConfig
+from tests.ports import free_port_run
 from tests.support import require_tool
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -128,36 +128,7 @@ async def wait_for_tcp(host: str, port: int) -> None:
             return
 
 
-def free_port() -> int:
-    """Return a port that is free on loopback for both UDP and TCP right now (for sipp -p)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = int(udp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port pair")
-
-
 def free_media_port() -> int:
     """Return an even UDP port free with the three after it: sipp's -mp binds audio RTP/RTCP
     and video RTP/RTCP there (port, +1, +2, +3), and fails when any of them is taken."""
-    for _ in range(100):
-        base = free_port() & ~1
-        sockets: list[socket.socket] = []
-        try:
-            for port in range(base, base + 4):
-                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                sockets.append(probe)
-                probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for probe in sockets:
-                probe.close()
-        return base
-    raise RuntimeError("no four free UDP ports in a row")
+    return free_port_run(4)

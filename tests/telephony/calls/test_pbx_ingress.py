@@ -29,6 +29,7 @@ from telephony.pyvoip import (
 from telephony.rtp.g711 import encode_ulaw, linear_to_ulaw
 from telephony.rtp.packet import parse_header
 from telephony.rtp.tone import RINGBACK_EU, Tone
+from tests.ports import free_port
 from tests.recording.audio import dominant, read_pcm, read_wav, tone
 from tests.telephony.calls.harness import (
     AGENT_TONE,
@@ -40,7 +41,7 @@ from tests.telephony.calls.harness import (
     switchboard,
 )
 from tests.telephony.calls.test_sipp_calls import ROUTES, SALES, TONES, loud_blocks
-from tests.telephony.conftest import WAIT, free_port
+from tests.telephony.conftest import WAIT
 from tests.telephony.media.phones import Phone
 from tests.telephony.media.sipp import finished, scenario, sipp
 

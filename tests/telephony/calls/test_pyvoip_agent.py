@@ -10,6 +10,7 @@ import pytest
 from router import CallFinished
 from telephony.pyvoip import CallEnd, SipAccount, SoftphoneAgent, pcm_from_tone
 from telephony.rtp.tone import Tone
+from tests.ports import free_port
 from tests.recording.audio import dominant, read_pcm, read_wav
 from tests.telephony.calls.harness import (
     AGENT_TONE,
@@ -21,7 +22,7 @@ from tests.telephony.calls.harness import (
     switchboard,
 )
 from tests.telephony.calls.test_sipp_calls import ROUTES, SALES, TONES, loud_blocks
-from tests.telephony.conftest import WAIT, free_port
+from tests.telephony.conftest import WAIT
 
 # pyVoIP's transmitter thread warns when a send races with the socket closing at hang-up.
 pytestmark = pytest.mark.filterwarnings("ignore:RTP Packet failed to send:RuntimeWarning")

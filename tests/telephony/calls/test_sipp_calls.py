@@ -14,6 +14,7 @@ from router.events import AgentStateChanged, OfferTimedOut, Outcome, UnknownCall
 from telephony.rtp.g711 import encode_alaw
 from telephony.rtp.packet import parse_header
 from telephony.sdp import parse_sdp
+from tests.ports import free_port
 from tests.recording.audio import dominant, read_pcm, read_wav, tone
 from tests.telephony.calls.harness import (
     AGENT_TONE,
@@ -25,7 +26,7 @@ from tests.telephony.calls.harness import (
     passed,
     switchboard,
 )
-from tests.telephony.conftest import WAIT, UdpPeer, finish_sipp, free_port
+from tests.telephony.conftest import WAIT, UdpPeer, finish_sipp
 from tests.telephony.sip.helpers import raw_request, response
 
 SALES = QueueSpec(id="sales", offer_timeout_s=5.0, wrap_up_s=30.0, rona_max_misses=1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,13 +11,6 @@ from tests.support import require_tool
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 SIPP_WAIT = 30.0
-
-
-def free_udp_port() -> int:
-    """Return a UDP port the OS just handed out (sipp defaults to fixed 5060/6000 otherwise)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def scenario(name: str, directory: Path, **replacements: str) -> Path:

@@ -29,10 +29,11 @@ from telephony.pyvoip.phone import make_phone
 from telephony.rtp.g711 import encode_ulaw
 from telephony.rtp.packet import parse_header
 from telephony.rtp.tone import Tone
+from tests.ports import free_port
 from tests.recording.audio import dominant, goertzel, read_pcm, tone
 from tests.telephony.conftest import free_media_port
 from tests.telephony.media.phones import Phone
-from tests.telephony.media.sipp import finished, free_udp_port, scenario, sipp
+from tests.telephony.media.sipp import finished, scenario, sipp
 
 # pyVoIP's transmitter thread warns when a send races with the socket closing at hang-up.
 pytestmark = pytest.mark.filterwarnings("ignore:RTP Packet failed to send:RuntimeWarning")
@@ -43,14 +44,14 @@ WAIT = 30.0
 
 
 def account(pbx_port: int) -> SipAccount:
-    rtp = free_udp_port()
+    rtp = free_port()
     return SipAccount(
         server="127.0.0.1",
         port=pbx_port,
         username="switchboard",
         password="secret",
         local_host="127.0.0.1",
-        sip_port=free_udp_port(),
+        sip_port=free_port(),
         rtp_ports=(rtp, rtp),
         # sipp may still be starting when pyVoIP sends its (never retransmitted) REGISTER.
         register_timeout=2,
@@ -65,7 +66,7 @@ async def pbx(
     audio = directory / "pbx.ulaw"
     audio.write_bytes(encode_ulaw(tone(400, 8000)))  # streamed twice: 2 s
     path = scenario(name, directory, AUDIO_FILE=str(audio))
-    port = free_udp_port()
+    port = free_port()
     async with sipp(
         "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_media_port()),
         "-m", "2", *extra, cwd=directory,
@@ -201,7 +202,7 @@ def test_play_helpers(tmp_path: Path) -> None:
 
 async def test_registration_refused_is_an_error(tmp_path: Path) -> None:
     # Nobody listens on this port: every REGISTER times out, and pyVoIP gives up after three.
-    silent = account(free_udp_port())
+    silent = account(free_port())
     extension = PbxExtension(
         SipAccount(
             server=silent.server,
@@ -220,7 +221,7 @@ async def test_registration_refused_is_an_error(tmp_path: Path) -> None:
 
 def test_a_collected_call_frees_its_rtp_port_without_waiting_for_a_lock() -> None:
     """pyVoIP's VoIPCall.__del__ runs wherever the collector does, inside any lock: no waiting."""
-    phone = make_phone(account(free_udp_port()), on_call=lambda call: None, on_status=print)
+    phone = make_phone(account(free_port()), on_call=lambda call: None, on_status=print)
     port = phone.request_port(blocking=False)
     collected_call = SimpleNamespace(phone=phone, assignedPorts={port: None})
     finaliser = threading.Thread(target=VoIPCall.__del__, args=(collected_call,))

@@ -11,6 +11,7 @@ import pytest
 from telephony.rtp.packet import build_packet, parse_header
 from telephony.rtp.ports import PortAllocator, PortsExhaustedError
 from telephony.rtp.relay import RelaySession, RtpRelay, Side
+from tests.ports import free_port_run
 from tests.telephony.media.phones import Phone
 
 HOST = "127.0.0.1"
@@ -143,11 +144,8 @@ async def test_non_rtp_datagrams_are_dropped(phones: tuple[Phone, Phone]) -> Non
 
 
 def free_port_block(count: int) -> tuple[int, int]:
-    """Find a block start near an ephemeral port (the allocator skips ports in use)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind((HOST, 0))
-        port = probe.getsockname()[1]
-    first = min(port - port % 2, 65534 - 2 * count)
+    """Find room for `count` relay legs (an even RTP port and its RTCP neighbour each)."""
+    first = free_port_run(2 * count)
     return first, first + 2 * count - 1
 
 

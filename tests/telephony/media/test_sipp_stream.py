@@ -8,9 +8,10 @@ from recording import RecordingStore
 from recording.g711 import ULAW_PCM, decode
 from telephony.rtp.g711 import encode_ulaw
 from telephony.rtp.relay import RtpRelay
+from tests.ports import free_port
 from tests.recording.audio import dominant, read_pcm, read_wav, tone
 from tests.telephony.conftest import free_media_port
-from tests.telephony.media.sipp import finished, free_udp_port, scenario, sipp
+from tests.telephony.media.sipp import finished, scenario, sipp
 
 FREQUENCIES = (400.0, 1000.0, 425.0, 700.0)
 
@@ -45,7 +46,7 @@ async def test_sipp_call_is_relayed_both_ways_and_recorded_in_stereo(tmp_path: P
 
     uas = scenario("uas_answer_to_relay.xml", tmp_path, AGENT_AUDIO=str(agent_file))
     uac = scenario("uac_rtp_stream.xml", tmp_path, AUDIO_FILE=str(caller_file))
-    uas_port = free_udp_port()
+    uas_port = free_port()
     async with (
         sipp(
             "-sf", str(uas), "-i", "127.0.0.1", "-p", str(uas_port), "-mp", str(agent_media),
@@ -53,7 +54,7 @@ async def test_sipp_call_is_relayed_both_ways_and_recorded_in_stereo(tmp_path: P
         ) as answering,
         sipp(
             f"127.0.0.1:{uas_port}", "-sf", str(uac), "-i", "127.0.0.1",
-            "-p", str(free_udp_port()), "-mp", str(caller_media), "-m", "1",
+            "-p", str(free_port()), "-mp", str(caller_media), "-m", "1",
             "-key", "relay_agent_port", str(session.agent.local_port), cwd=tmp_path,
         ) as calling,
     ):  # fmt: skip

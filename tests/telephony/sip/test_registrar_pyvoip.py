@@ -8,7 +8,7 @@ import pytest
 from pyVoIP.VoIP import PhoneStatus, VoIPPhone
 
 from telephony.sip import Registrar, SipEndpoint, StaticCredentials
-from tests.telephony.conftest import free_port
+from tests.ports import free_port
 
 
 @pytest.mark.parametrize(("password", "registered"), [("pw7", True), ("guess", False)])

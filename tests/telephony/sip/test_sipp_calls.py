@@ -27,11 +27,11 @@ from telephony.sip import (
     parse_address,
 )
 from telephony.sip.transport import Peer
+from tests.ports import free_port
 from tests.telephony.conftest import (
     SCENARIOS,
     WAIT,
     finish_sipp,
-    free_port,
     start_sipp,
     wait_for_tcp,
 )
