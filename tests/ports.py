@@ -13,7 +13,7 @@ import random
 import socket
 from pathlib import Path
 
-__all__ = ["free_port", "free_port_run"]
+__all__ = ["free_media_port", "free_port", "free_port_run"]
 
 # Switchboard's default RTP ranges (the relay's and the PBX extension's) end at 29999.
 FIRST = 30_000
@@ -64,3 +64,9 @@ def free_port_run(count: int) -> int:
 def free_port() -> int:
     """Return a port free for both UDP and TCP on loopback (sipp -p, a phone's SIP or RTP)."""
     return free_port_run(1)
+
+
+def free_media_port() -> int:
+    """Return an even UDP port free with the three after it: sipp's -mp binds audio RTP/RTCP
+    and video RTP/RTCP there (port, +1, +2, +3), and fails when any of them is taken."""
+    return free_port_run(4)

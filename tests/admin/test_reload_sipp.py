@@ -30,7 +30,7 @@ from router.runtime import RoutingRuntime
 from telephony.calls import B2BUA, SIP_ENDPOINT
 from telephony.calls import setup as setup_calls
 from telephony.sip import Registrar, StaticCredentials
-from tests.ports import free_port
+from tests.ports import free_media_port, free_port
 from tests.telephony.calls import harness
 from tests.telephony.calls.harness import (
     PASSWORD,
@@ -105,7 +105,7 @@ async def agent_phone(phones: Phones, user: str) -> AsyncIterator[None]:
     directory = phones.sb.workdir / f"phone-{user}"
     directory.mkdir()
     args = ["-sf", scenario("agent_answers.xml", directory, **phones.audio), "-s", user]
-    args += ["-t", "u1", "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_port())]
+    args += ["-t", "u1", "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_media_port())]
     process = await start_sipp(args, directory)
     try:
         yield
@@ -200,7 +200,7 @@ async def test_a_reload_during_sipp_traffic_loses_no_call(
             args += ["-m", str(CALLS), "-r", "10", "-l", str(CALLS)]
             args += ["-inf", str(directory / "callers.csv")]
             args += ["-t", "u1", "-i", "127.0.0.1", "-p", str(free_port())]
-            args += ["-mp", str(free_port())]
+            args += ["-mp", str(free_media_port())]
             callers = await start_sipp(args, directory)
 
             # Mid-traffic: every agent on a call and callers waiting behind them.

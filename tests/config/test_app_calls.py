@@ -20,7 +20,7 @@ from recording import RECORDINGS
 from router import AgentState, CallDequeued, CallFinished, Event, Offer, Outcome
 from telephony.calls import SIP_ENDPOINT
 from tests.config.helpers import EXAMPLE
-from tests.ports import free_port
+from tests.ports import free_media_port, free_port
 from tests.telephony.calls.harness import audio_files, ok, passed, scenario
 from tests.telephony.conftest import WAIT, finish_sipp, start_sipp
 from tests.web.support import sign_in
@@ -71,7 +71,7 @@ async def test_a_caller_on_a_configured_line_talks_to_the_registered_agent(
     agent_dir = tmp_path / "agent"
     agent_dir.mkdir()
     args = ["-sf", scenario("agent_answers.xml", agent_dir, **audio), "-s", JAKUB[1], "-m", "1"]
-    args += ["-t", "u1", "-i", "127.0.0.1", "-p", str(phone_port), "-mp", str(free_port())]
+    args += ["-t", "u1", "-i", "127.0.0.1", "-p", str(phone_port), "-mp", str(free_media_port())]
     agent = (await start_sipp(args, agent_dir), agent_dir)
 
     routing.runtime.act(lambda now: routing.engine.agent_login(JAKUB[0], now))
@@ -82,7 +82,7 @@ async def test_a_caller_on_a_configured_line_talks_to_the_registered_agent(
     (caller_dir / "callers.csv").write_text("SEQUENTIAL\nC-1001;\n", encoding="utf-8")
     args = [f"127.0.0.1:{port}", "-sf", scenario("caller_hangs_up.xml", caller_dir, **audio)]
     args += ["-s", VIP_LINE, "-m", "1", "-inf", str(caller_dir / "callers.csv")]
-    args += ["-t", "u1", "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port())]
+    args += ["-t", "u1", "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_media_port())]
     caller = (await start_sipp(args, caller_dir), caller_dir)
 
     await passed(caller)

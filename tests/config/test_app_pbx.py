@@ -18,7 +18,7 @@ from router import CallDequeued, CallFinished, Event, Offer, Outcome
 from telephony.calls import SIP_ENDPOINT
 from telephony.calls.pbx_ingress import PBX_EXTENSION
 from tests.config.helpers import EXAMPLE
-from tests.ports import free_port
+from tests.ports import free_media_port, free_port
 from tests.recording.audio import dominant, read_wav
 from tests.telephony.calls.harness import (
     AGENT_TONE,
@@ -100,7 +100,7 @@ async def test_a_pbx_call_to_the_extension_reaches_a_registered_agent(tmp_path: 
             audio = audio_files(agent_dir)
             args = ["-sf", scenario("agent_answers.xml", agent_dir, **audio)]
             args += ["-s", JAKUB[1], "-m", "1", "-t", "u1", "-i", "127.0.0.1"]
-            args += ["-p", str(phone_port), "-mp", str(free_port())]
+            args += ["-p", str(phone_port), "-mp", str(free_media_port())]
             agent = (await start_sipp(args, agent_dir), agent_dir)
             routing.runtime.act(lambda now: routing.engine.agent_login(JAKUB[0], now))
             routing.runtime.act(lambda now: routing.engine.agent_ready(JAKUB[0], now))

@@ -22,7 +22,7 @@ from config.database import create_engine, upgrade
 from demo.traffic import Caller, TrafficGenerator, TrafficPlan
 from telephony.sip.transport import Peer
 from tests.e2e.centre import USER_PASSWORD, Browserless
-from tests.ports import free_port
+from tests.ports import free_media_port, free_port
 from tests.telephony.calls.harness import audio_files, passed, scenario
 from tests.telephony.conftest import finish_sipp, start_sipp
 
@@ -79,7 +79,7 @@ async def test_sigterm_refuses_new_calls_and_lets_the_call_in_progress_finish(
         phone_dir.mkdir()
         args = ["-sf", scenario("agent_answers.xml", phone_dir, **audio), "-s", "1009"]
         args += ["-m", "1", "-t", "u1", "-i", "127.0.0.1", "-p", str(phone_port)]
-        args += ["-mp", str(free_port())]
+        args += ["-mp", str(free_media_port())]
         phone = await start_sipp(args, phone_dir)
 
         console = Browserless(url, "ines")
@@ -96,7 +96,7 @@ async def test_sigterm_refuses_new_calls_and_lets_the_call_in_progress_finish(
         )  # fmt: skip
         args = [f"127.0.0.1:{sip_port}", "-sf", path, "-s", VIP_LINE, "-m", "1"]
         args += ["-inf", str(caller_dir / "callers.csv"), "-t", "u1", "-i", "127.0.0.1"]
-        args += ["-p", str(free_port()), "-mp", str(free_port())]
+        args += ["-p", str(free_port()), "-mp", str(free_media_port())]
         caller = await start_sipp(args, caller_dir)
         await console.wait_for(lambda f: f.get("kind") == "state" and f["state"] == "on_call")
 

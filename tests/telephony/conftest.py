@@ -12,7 +12,6 @@ from typing import cast
 import pytest
 
 from telephony.sip.timers import TimerConfig
-from tests.ports import free_port_run
 from tests.support import require_tool
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -126,9 +125,3 @@ async def wait_for_tcp(host: str, port: int) -> None:
             writer.close()
             await writer.wait_closed()
             return
-
-
-def free_media_port() -> int:
-    """Return an even UDP port free with the three after it: sipp's -mp binds audio RTP/RTCP
-    and video RTP/RTCP there (port, +1, +2, +3), and fails when any of them is taken."""
-    return free_port_run(4)

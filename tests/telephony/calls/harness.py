@@ -22,13 +22,12 @@ from router.runtime import RoutingRuntime
 from telephony.calls import B2BUA, SIP_ENDPOINT, B2bua, setup
 from telephony.rtp.g711 import encode_ulaw
 from telephony.sip import Registrar, SipEndpoint, StaticCredentials
-from tests.ports import free_port
+from tests.ports import free_media_port, free_port
 from tests.recording.audio import tone
 from tests.telephony.conftest import (
     WAIT,
     SippResult,
     finish_sipp,
-    free_media_port,
     start_sipp,
     wait_for_tcp,
 )

@@ -29,9 +29,8 @@ from telephony.pyvoip.phone import make_phone
 from telephony.rtp.g711 import encode_ulaw
 from telephony.rtp.packet import parse_header
 from telephony.rtp.tone import Tone
-from tests.ports import free_port
+from tests.ports import free_media_port, free_port
 from tests.recording.audio import dominant, goertzel, read_pcm, tone
-from tests.telephony.conftest import free_media_port
 from tests.telephony.media.phones import Phone
 from tests.telephony.media.sipp import finished, scenario, sipp
 

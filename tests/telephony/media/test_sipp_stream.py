@@ -8,9 +8,8 @@ from recording import RecordingStore
 from recording.g711 import ULAW_PCM, decode
 from telephony.rtp.g711 import encode_ulaw
 from telephony.rtp.relay import RtpRelay
-from tests.ports import free_port
+from tests.ports import free_media_port, free_port
 from tests.recording.audio import dominant, read_pcm, read_wav, tone
-from tests.telephony.conftest import free_media_port
 from tests.telephony.media.sipp import finished, scenario, sipp
 
 FREQUENCIES = (400.0, 1000.0, 425.0, 700.0)
