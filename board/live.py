@@ -78,16 +78,22 @@ class LiveBoard:
         self.day = Fold(DAY)
         self.recent = Fold(MINUTE)
         self.calls: dict[str, CallView] = {}
+        self._left: set[str] = set()  # calls the batch being applied marked gone
         self._pruned_at = -math.inf
 
     def apply(self, records: Sequence[EventRecord]) -> None:
         """Take one batch of records (the Recorder's sink)."""
+        # Only calls this batch marked gone are checked: scanning every live call per batch
+        # was ~3% of the event loop at 500 calls/s (1,000 calls ringing; bench/screenpop_latency).
+        self._left = set()
         for record in records:
             self.day.apply(record)
             self.recent.apply(record)
             self._track(record)
-        for call_id in [c.call_id for c in self.calls.values() if c.gone]:
-            del self.calls[call_id]
+        for call_id in self._left:
+            view = self.calls.get(call_id)
+            if view is not None and view.gone:
+                del self.calls[call_id]
         self._prune()
 
     def load(self, records: Sequence[EventRecord]) -> None:
@@ -116,6 +122,7 @@ class LiveBoard:
                     left.state, left.answered_at = "connected", record.at
                 else:
                     left.gone = True  # unless a later record in this batch brings it back
+                    self._left.add(left.call_id)
             return
         view = self.calls.get(call_id)
         if view is None:

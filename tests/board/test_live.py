@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from board.live import LiveBoard, Routing
+from board.records import EventRecord
 from router import AgentSpec, QueueSpec
 from router.runtime import RoutingRuntime
 from tests.board.support import T0, Script
@@ -45,3 +46,24 @@ async def test_the_last_30_minutes_and_today_are_folded_from_the_same_records() 
     assert queue["sl_today"] == pytest.approx(1 / 2)
     assert queue["breach"] is True  # nothing recent: today's 50 % against 80 %
     runtime.close()
+
+
+def test_a_call_leaves_the_board_when_it_leaves_its_queue_unless_it_queues_again() -> None:
+    live = LiveBoard(lambda: T0)
+    queued = [
+        EventRecord(T0, "call_queued", call_id=c, queue_id="sales") for c in ("c1", "c2", "c3")
+    ]
+    live.apply(queued)
+    abandoned = {"outcome": "abandoned"}
+    live.apply([EventRecord(T0 + 1, "call_dequeued", call_id="c1", data=abandoned)])
+    # c2 overflows to support in the same batch: it is still on the board, waiting there.
+    live.apply(
+        [
+            EventRecord(T0 + 2, "call_dequeued", call_id="c2", data={"outcome": "overflowed"}),
+            EventRecord(T0 + 2, "call_queued", call_id="c2", queue_id="support"),
+        ]
+    )
+    assert sorted(live.calls) == ["c2", "c3"]
+    assert (live.calls["c2"].queue_id, live.calls["c2"].state) == ("support", "waiting")
+    live.apply([EventRecord(T0 + 3, "call_dequeued", call_id="c2", data=abandoned)])
+    assert sorted(live.calls) == ["c3"]
