@@ -198,6 +198,7 @@ class BoardMetrics:
             ["direction", "method", "status"],
             registry=r,
         )
+        self._sip_children: dict[tuple[str, str, str], Any] = {}
         self.websocket_connections = Gauge(
             "switchboard_websocket_connections",
             "Open websocket connections by endpoint.",
@@ -239,7 +240,13 @@ class BoardMetrics:
         """
         method = method if method in SIP_METHODS else "other"
         code = "" if status is None else str(status) if 100 <= status <= 699 else "other"
-        self.sip_messages.labels(direction if direction == "in" else "out", method, code).inc()
+        key = (direction if direction == "in" else "out", method, code)
+        # labels() takes a lock and builds its key on every call; this runs for every SIP
+        # message, so each (bounded) label set's child is looked up once.
+        child = self._sip_children.get(key)
+        if child is None:
+            child = self._sip_children[key] = self.sip_messages.labels(*key)
+        child.inc()
 
     def time_decisions(
         self, runtime: RoutingRuntime, timer: Callable[[], float] = time.perf_counter

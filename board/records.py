@@ -44,15 +44,39 @@ class EventRecord:
 
 def kind_of(event: object) -> str:
     """Return the record kind of an event: its class name in snake_case."""
-    return _CAMEL.sub("_", type(event).__name__).lower()
+    cls = type(event)
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = _KINDS[cls] = _CAMEL.sub("_", cls.__name__).lower()
+    return kind
+
+
+# Every router event passes through here (several per call): what depends only on the class
+# is worked out once per class.
+_KINDS: dict[type, str] = {}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+_PRIMITIVE = frozenset({str, int, float, bool, type(None)})
 
 
 def plain(value: Any) -> Any:
     """Turn an event field into JSON-ready data (enums by value, dataclasses as objects)."""
+    if type(value) in _PRIMITIVE:  # the exact types: a str or int Enum is not one
+        return value
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: plain(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, (frozenset, set)):
         return sorted(plain(v) for v in value)
     if isinstance(value, (list, tuple)):
@@ -64,16 +88,20 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def to_record(event: Event, at: float, queues: Mapping[str, QueueSpec]) -> EventRecord:
+def to_record(
+    event: Event,
+    at: float,
+    queues: Callable[[], Mapping[str, QueueSpec]],
+) -> EventRecord:
     """Convert one router event into a record, generically (new event types log too).
 
     A dequeue carries the queue's service-level threshold in force at that moment, so a
     report read later uses the rule that applied then, even after the queue was changed.
     """
-    values = {f.name: plain(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    values = {name: plain(getattr(event, name)) for name in _field_names(type(event))}
     ids = {name: values.pop(name, None) for name in _COLUMNS}
     if isinstance(event, CallDequeued):
-        spec = queues.get(event.queue_id)
+        spec = queues().get(event.queue_id)
         values["sl_threshold_s"] = None if spec is None else spec.sl_threshold_s
     return EventRecord(
         at=at,
@@ -104,8 +132,8 @@ class Recorder:
     def __call__(self, events: Sequence[Event]) -> None:
         """Convert a batch of router events and pass the records on."""
         at = self._clock()
-        queues = self._queues()
-        self.publish([to_record(event, at, queues) for event in events])
+        # The queues are read only for a dequeue (its service-level threshold), not per event.
+        self.publish([to_record(event, at, self._queues) for event in events])
 
     def publish(self, records: Sequence[EventRecord]) -> None:
         """Pass records that did not come from the router (holds, supervisor actions) on."""
