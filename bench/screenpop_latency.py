@@ -1,14 +1,16 @@
 """Benchmark the screen pop: INVITE on the wire -> pop frame at the agent's websocket console.
 
-One process runs Switchboard's call path the way the composition root wires it: the B2BUA
-(telephony.calls) on UDP, the routing engine, the CRM lookup on a seeded SQLite store
-(crm_bridge), the screen pop and the agent console (agents.console) behind the web
-foundation. A second process (this script with --peers) is the agents' side: one SIP endpoint
-registers every agent's phone (Digest) and lets offers ring, and every agent signs in over HTTP
-and holds a console websocket that stamps each pop frame as it arrives. sipp places the calls
-at the rate asked (callers from the store and unknown numbers), lets them ring two seconds,
-then CANCELs; its message log gives each INVITE's send time. Latency = pop frame received
-minus INVITE sent, both on this machine's wall clock.
+One process runs Switchboard as `switchboard serve` builds it (config.app.create_app): the
+B2BUA on UDP with its audio worker, the routing service on a generated config (one queue,
+one route, one agent per call), the CRM lookup on a seeded SQLite store, the screen pop, the
+agent console, the board, the event log and the metrics. The one change: the cheapest
+argon2id parameters, so that 1,000 agents can be created and signed in per run (sign-in is
+not on the call path). A second process (this script with --peers) is the agents' side: one
+SIP endpoint registers every agent's phone (Digest) and lets offers ring, and every agent
+signs in over HTTP and holds a console websocket that stamps each pop frame as it arrives.
+sipp places the calls at the rate asked (callers from the store and unknown numbers), lets
+them ring two seconds, then CANCELs; its message log gives each INVITE's send time. Latency =
+pop frame received minus INVITE sent, both on this machine's wall clock.
 
 Switchboard's process is pinned to one core and the simulated outside world (sipp, the agents'
 process) and Switchboard's audio worker to the others (--no-pin to share them all). Sharing,
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -52,27 +55,24 @@ import sqlalchemy as sa  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 import agents  # noqa: E402
-import agents.console  # noqa: E402
+import config.app  # noqa: E402
 import crm_bridge.app  # noqa: E402
 from agents.passwords import HashParameters  # noqa: E402
-from agents.ratelimit import Limit, SignInLimits  # noqa: E402
+from config.app import create_app  # noqa: E402
 from config.database import create_engine, upgrade  # noqa: E402
-from crm_bridge.config import CrmConfig  # noqa: E402
+from config.routing import ROUTING, RoutingService  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from crm_bridge.seed import seed_demo  # noqa: E402
 from crm_bridge.tables import phone_numbers  # noqa: E402
-from router import DEFAULT_TIER_BOOSTS, AgentSpec, Call, Engine, QueueSpec  # noqa: E402
-from router.intake import Admission, Enqueued, IncomingCall  # noqa: E402
+from router.intake import IncomingCall  # noqa: E402
 from router.runtime import RoutingRuntime  # noqa: E402
-from screenpop import ScreenPop  # noqa: E402
 from telephony import eventloop  # noqa: E402
-from telephony.calls import B2BUA, SIP_ENDPOINT, setup  # noqa: E402
+from telephony.calls import B2BUA, SIP_ENDPOINT  # noqa: E402
 from telephony.sip import (  # noqa: E402
     Headers,
-    Registrar,
     ServerTransaction,
     SipEndpoint,
     SipHandler,
-    StaticCredentials,
     make_request,
     new_call_id,
     new_tag,
@@ -87,18 +87,39 @@ REALM = "bench.switchboard"
 PHONE_PASSWORD = "phone-secret"
 USER_PASSWORD = "console password"
 REGION = "GB"
-QUEUE = QueueSpec("sales", name="Sales", offer_timeout_s=120, wrap_up_s=0)
-# The bench measures speed, not hashing cost: the cheapest argon2id the library accepts.
+DNIS = "5000"
+# One queue, one route to it; agents are added per run (one per call of the biggest round).
+CONFIG = f"""\
+version: 1
+skills:
+  sales: {{name: Sales}}
+queues:
+  sales:
+    name: Sales
+    strategy: longest_idle
+    skills: {{sales: 1}}
+    service_level: {{threshold_s: 20, target_percent: 80}}
+    offer_timeout_s: 120
+    rona_max_misses: 3
+    wrap_up_s: 0
+routes:
+  sales_line: {{dnis: "{DNIS}", queue: sales}}
+reason_codes:
+  break: {{name: Break}}
+agents:
+"""
+# The one change to the composition root: the cheapest argon2id the library accepts, so that
+# 1,000 agents can be created and signed in per run (sign-in is not on the call path).
 CHEAP_HASHING = HashParameters(time_cost=1, memory_cost_kib=8, parallelism=1)
 CALLER_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="caller rings then hangs up">
   <!-- The CANCEL and the ACK of the 487 carry the INVITE's branch (RFC 3261 9.1, 17.1.1.3). -->
   <send retrans="500"><![CDATA[
-INVITE sip:5000@[remote_ip]:[remote_port] SIP/2.0
+INVITE sip:__DNIS__@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
 From: <sip:[field0]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:5000@[remote_ip]>
+To: <sip:__DNIS__@[remote_ip]>
 Call-ID: [call_id]
 CSeq: 1 INVITE
 Contact: <sip:caller@[local_ip]:[local_port]>
@@ -121,10 +142,10 @@ a=rtpmap:0 PCMU/8000
   <!-- Retransmitted until answered, as a phone's CANCEL is (RFC 3261 Timer E): one lost
        datagram under load must not leave the call hanging. -->
   <send retrans="500"><![CDATA[
-CANCEL sip:5000@[remote_ip]:[remote_port] SIP/2.0
+CANCEL sip:__DNIS__@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
 From: <sip:[field0]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:5000@[remote_ip]>
+To: <sip:__DNIS__@[remote_ip]>
 Call-ID: [call_id]
 CSeq: 1 CANCEL
 Max-Forwards: 70
@@ -133,7 +154,7 @@ Content-Length: 0
   <recv response="200" optional="true"/>
   <recv response="487"/>
   <send><![CDATA[
-ACK sip:5000@[remote_ip]:[remote_port] SIP/2.0
+ACK sip:__DNIS__@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
 From: <sip:[field0]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
 [last_To:]
@@ -167,32 +188,21 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-# -- Switchboard, wired as the composition root wires it --------------------------------------
+# -- Switchboard, built by the composition root ---------------------------------------------------
 
 
-class Intake:
-    """Admit every call into the one queue and start its CRM lookup (the arrival hook)."""
+class SipCallIds:
+    """Switchboard's call id -> the caller's SIP Call-ID (what sipp logs), noted on arrival."""
 
-    def __init__(self, runtime: RoutingRuntime, pop: ScreenPop, app: web.Application) -> None:
-        self.runtime = runtime
-        self.pop = pop
+    def __init__(self, app: web.Application) -> None:
         self.app = app
-        # Switchboard's call id -> the caller's SIP Call-ID (what sipp logs).
-        self.sip_call_ids: dict[str, str] = {}
+        self.by_call: dict[str, str] = {}
 
-    def admit(self, call: IncomingCall) -> Admission:
-        """Queue the call and look the caller up in parallel."""
+    def __call__(self, call: IncomingCall, queue_id: str) -> None:
+        """Routing's arrival hook: note the INVITE's Call-ID."""
         held = self.app[B2BUA].call(call.call_id)
-        if held is not None:
-            self.sip_call_ids[call.call_id] = held.invite_tx.request.call_id
-        routed = Call(call.call_id, QUEUE.id, self.runtime.now(), ani=call.ani, dnis=call.dnis)
-        self.runtime.act(lambda now: self.runtime.engine.call_arrived(routed, now))
-        self.pop.call_arrived(call, QUEUE.id)
-        return Enqueued(QUEUE.id)
-
-    def agent_sip_username(self, agent_id: str) -> str | None:
-        """Agents' phones register with their agent id."""
-        return agent_id
+        if held is not None and held.invite_tx is not None:
+            self.by_call[call.call_id] = held.invite_tx.request.call_id
 
 
 class Phones(SipHandler):
@@ -245,52 +255,57 @@ def authorization(username: str, uri: str, challenge: str) -> str:
 @contextlib.asynccontextmanager
 async def switchboard(
     workdir: Path, agent_ids: list[str]
-) -> AsyncIterator[tuple[str, int, RoutingRuntime, Intake]]:
-    """Run the app; yield its web URL, SIP port, routing runtime and intake."""
-    loop = asyncio.get_running_loop()
-    engine = create_engine(f"sqlite+aiosqlite:///{workdir / 'switchboard.db'}")
-    specs = [AgentSpec(a, name=a, queues={QUEUE.id: 1}) for a in agent_ids]
-    runtime = RoutingRuntime(Engine([QUEUE], specs, DEFAULT_TIER_BOOSTS), loop.time, loop.call_at)
-    app = web.Application()
-    agents.setup(
-        app,
-        engine,
-        agents.WebOptions(
-            secret_key=secrets.token_bytes(32),
-            session_policy=agents.SessionPolicy(),
-            sign_in_limits=SignInLimits(Limit(10**6, 60.0), Limit(10**6, 60.0)),
-            hash_parameters=CHEAP_HASHING,
+) -> AsyncIterator[tuple[str, int, RoutingService, SipCallIds]]:
+    """Run create_app; yield its web URL, SIP port, routing service and the Call-ID log."""
+    config_file = workdir / "switchboard.yaml"
+    config_file.write_text(
+        CONFIG
+        + "".join(
+            f'  {a}: {{name: {a}, sip_username: "{a}", skills: {{sales: 5}}, '
+            f"queues: {{sales: 5}}}}\n"
+            for a in agent_ids
         ),
+        encoding="utf-8",
     )
-    crm_bridge.app.setup(app, engine, CrmConfig(default_region=REGION))
-    pop = ScreenPop(
-        lambda: app[crm_bridge.app.CUSTOMER_DIRECTORY],
-        agents.console.identify_in_engine(lambda: runtime),
+    credentials = workdir / "sip_credentials.yaml"
+    credentials.write_text(
+        "".join(f'"{a}": {{password: "{PHONE_PASSWORD}"}}\n' for a in agent_ids),
+        encoding="utf-8",
     )
-    agents.console.setup(
-        app,
-        routing=lambda: agents.console.ConsoleRouting(runtime, lambda: [QUEUE], lambda: specs),
-        directory=lambda: app[crm_bridge.app.CUSTOMER_DIRECTORY],
-        pops=pop,
-        reason_codes=lambda: {"break": "Break"},
-        dispositions=lambda: [agents.console.DispositionChoice("done", "Done")],
+    settings = Settings(
+        config_file=config_file,
+        data_dir=workdir,
+        sip_port=0,
+        sip_credentials_file=credentials,
+        sip_realm=REALM,
+        rtp_port_first=20000,
+        rtp_port_last=29999,
+        secret_key=secrets.token_hex(32),
+        crm_region=REGION,
     )
-    intake = Intake(runtime, pop, app)
-    registrar = Registrar(StaticCredentials(dict.fromkeys(agent_ids, PHONE_PASSWORD)), realm=REALM)
-    setup(app, intake=intake, runtime=runtime, registrar=registrar, port=0, audio_worker=True)
+    web_options = config.app.web_options
+    config.app.web_options = lambda s: dataclasses.replace(  # type: ignore[assignment]
+        web_options(s), hash_parameters=CHEAP_HASHING
+    )
+    try:
+        app = create_app(settings)
+    finally:
+        config.app.web_options = web_options
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
+    routing = app[ROUTING]
+    sip_call_ids = SipCallIds(app)
+    routing.on_arrival(sip_call_ids)
     users = app[agents.AUTH].users
     for agent_id in agent_ids:
         await users.create(agent_id, USER_PASSWORD, agents.Role.AGENT, agent_id=agent_id)
     try:
-        yield f"http://{host}:{port}", app[SIP_ENDPOINT].port, runtime, intake
+        yield f"http://{host}:{port}", app[SIP_ENDPOINT].port, routing, sip_call_ids
     finally:
         await runner.cleanup()
-        runtime.close()
 
 
 async def seeded_callers(path: Path, customers: int) -> list[str]:
@@ -343,20 +358,21 @@ async def run_round(
     calls: int,
     callers: list[str],
     consoles: asyncio.subprocess.Process,
-    runtime: RoutingRuntime,
+    routing: RoutingService,
     agent_ids: list[str],
-    intake: Intake,
+    sip_call_ids: SipCallIds,
     outside: set[int] | None,
 ) -> tuple[list[float], int]:
     """Make every agent Ready, place `calls` calls at `rate`/s.
 
     Return the latencies in ms and how many calls ended as the scenario asks (CANCEL, 487).
     """
+    runtime: RoutingRuntime = routing.runtime
     engine = runtime.engine
     for agent_id in agent_ids:
         runtime.act(lambda now, a=agent_id: engine.agent_ready(a, now))
     scenario = workdir / "caller.xml"
-    scenario.write_text(CALLER_XML)
+    scenario.write_text(CALLER_XML.replace("__DNIS__", DNIS))
     csv = workdir / "callers.csv"
     csv.write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in callers[:calls]))
     log = workdir / "messages.log"
@@ -396,7 +412,7 @@ async def run_round(
     sent, cancelled = read_message_log(log)
     latencies = []
     for call_id, popped in pops.items():
-        sip_call_id = intake.sip_call_ids.get(call_id)
+        sip_call_id = sip_call_ids.by_call.get(call_id)
         if sip_call_id in sent:
             latencies.append((popped - sent[sip_call_id]) * 1000)
     for agent_id in agent_ids:
@@ -420,7 +436,8 @@ async def bench(
         # One agent per call of the biggest round: nobody waits in the queue for an agent.
         calls = {rate: int(rate * seconds) for rate in rates}
         agent_ids = [f"a{n:04d}" for n in range(max(calls.values()))]
-        async with switchboard(workdir, agent_ids) as (url, sip_port, runtime, intake):
+        async with switchboard(workdir, agent_ids) as (url, sip_port, routing, sip_call_ids):
+            runtime: RoutingRuntime = routing.runtime
             engine = runtime.engine
             for agent_id in agent_ids:
                 runtime.act(lambda now, a=agent_id: engine.agent_login(a, now))
@@ -435,7 +452,7 @@ async def bench(
             if cores is not None:
                 ours, outside = cores
                 pin_this_process(ours)
-                worker = intake.app[B2BUA].relay.audio_worker
+                worker = sip_call_ids.app[B2BUA].relay.audio_worker
                 for pid in (consoles.pid, worker.pid if worker is not None else None):
                     if pid is not None:
                         os.sched_setaffinity(pid, outside)
@@ -447,7 +464,7 @@ async def bench(
                     for _ in range(rounds):
                         latencies, cancelled = await run_round(
                             workdir, sip_port, rate, calls[rate], callers, consoles,
-                            runtime, agent_ids[: calls[rate]], intake, outside,
+                            routing, agent_ids[: calls[rate]], sip_call_ids, outside,
                         )  # fmt: skip
                         per_round.append(
                             {
@@ -548,6 +565,8 @@ def section(
         "",
         "INVITE sent by sipp (its message log) -> pop frame received at the agent's console "
         "websocket (a second process holding every agent's phone and console), wall clock. "
+        "Switchboard is the app `switchboard serve` runs (create_app: board, event log and "
+        "metrics included), with cheap password hashing for the agents' sign-ins. "
         "In between: SIP parsing and the B2BUA, routing, the CRM lookup (SQLite, "
         f"{customers} seeded customers, a quarter of callers unknown), the screen pop and the "
         f"console fan-out. {rounds} rounds of {seconds:.0f} s per rate, each call ringing 2 s "
