@@ -22,13 +22,18 @@ from collections.abc import Callable
 from telephony.rtp.packet import build_packet
 from telephony.rtp.tone import FRAME_SAMPLES, SAMPLE_RATE, AudioLoop
 
-__all__ = ["MediaPlayer", "RtpStream"]
+__all__ = ["MediaPlayer", "RtpStream", "missed_frames"]
 
 log = logging.getLogger(__name__)
 
 PACKET_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 # If the loop was blocked for longer than this, skip the missed packets instead of bursting.
 _MAX_LAG = 0.2
+
+
+def missed_frames(lag: float) -> int:
+    """Return how many frames a clock `lag` seconds late skips (none below _MAX_LAG)."""
+    return int(lag / PACKET_SECONDS) if lag > _MAX_LAG else 0
 
 
 class _Clock:
@@ -59,8 +64,7 @@ class _Clock:
 
     def _tick(self) -> None:
         self._ticks += 1
-        lag = self.loop.time() - (self._start + self._ticks * PACKET_SECONDS)
-        missed = int(lag / PACKET_SECONDS) if lag > _MAX_LAG else 0
+        missed = missed_frames(self.loop.time() - (self._start + self._ticks * PACKET_SECONDS))
         # Skip what we missed; timestamps still advance, so the far end hears a gap of the
         # right length rather than sped-up audio.
         self._ticks += missed
@@ -178,7 +182,6 @@ class MediaPlayer:
     ) -> None:
         self._send = send
         self.stream = stream if stream is not None else RtpStream(audio, ssrc=ssrc)
-        self.ssrc = self.stream.ssrc
         self._clock: _Clock | None = None
         self.packets_sent = 0
 
@@ -186,6 +189,11 @@ class MediaPlayer:
     def playing(self) -> bool:
         """Tell whether the player is sending."""
         return self._clock is not None
+
+    @property
+    def ssrc(self) -> int:
+        """Return the stream's SSRC."""
+        return self.stream.ssrc
 
     @property
     def skipped(self) -> int:

@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any
 
-from telephony.rtp.player import PACKET_SECONDS, RtpStream
+from telephony.rtp.player import PACKET_SECONDS, RtpStream, missed_frames
 from telephony.rtp.tone import AudioLoop, Tone
 
 __all__ = ["main", "serve"]
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 # A message is a few hundred bytes; a play carries one descriptor.
 MAX_MESSAGE = 4096
-# As in the in-process clock: after a longer stall, skip the missed packets instead of bursting.
-_MAX_LAG = 0.2
 
 
 class _Playing:
@@ -170,8 +168,8 @@ def serve(channel: socket.socket) -> None:
         if not playing or time.monotonic() < start + (ticks + 1) * PACKET_SECONDS:
             continue
         ticks += 1
-        lag = time.monotonic() - (start + ticks * PACKET_SECONDS)
-        missed = int(lag / PACKET_SECONDS) if lag > _MAX_LAG else 0
+        # As the in-process clock: after a stall, skip the missed packets instead of bursting.
+        missed = missed_frames(time.monotonic() - (start + ticks * PACKET_SECONDS))
         ticks += missed
         for stream in playing.values():
             if missed:
